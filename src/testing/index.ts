@@ -1,0 +1,2 @@
+// spate/testing: tools for testing code built on spate.
+export { VirtualClock } from './virtual-clock.ts';

@@ -1,0 +1,574 @@
+// The HTTP client: the seeds' ClientSession, on undici's Agent (keep-alive pools per origin).
+//
+// A request is layered, outermost first:
+//   total deadline → retry (backoff, Retry-After, budget, idempotent methods only)
+//     → redirect hops → per hop: circuit breaker (per host) → concurrency caps (session, host)
+//       → rate limit (host) → one undici request, body read and decoded inside the attempt.
+// Reading the body inside the attempt is what lets a body that breaks mid-way (a reset, a short
+// body, a stall) be retried like any other transient failure. `stream: true` hands the body over
+// instead, and then only the part up to the headers is retried.
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
+import * as zlib from 'node:zlib';
+import { Agent, request as undiciRequest, type Dispatcher } from 'undici';
+import { exponentialBackoff, type Backoff } from '../core/backoff.ts';
+import { CircuitBreaker, type CircuitBreakerOptions } from '../core/circuit-breaker.ts';
+import { type Clock, getClock } from '../core/clock.ts';
+import { ClosedError, InvalidArgumentError } from '../core/errors.ts';
+import { RateLimiter } from '../core/rate-limiter.ts';
+import { retry, retryAttempts } from '../core/retry.ts';
+import { RetryBudget, type RetryBudgetOptions } from '../core/retry-budget.ts';
+import { type Permit, Semaphore } from '../core/semaphore.ts';
+import { LinkedController } from '../core/signals.ts';
+import { checkInteger, checkNonNegative, checkSignal } from '../core/validate.ts';
+import { IDEMPOTENT_METHODS, isHostFailure, isTransient, RETRY_STATUSES, retryAfterMs, toHttpError } from './classify.ts';
+import { BodyTooLargeError, HttpStatusError, HttpTimeoutError, TooManyRedirectsError } from './errors.ts';
+import { HostMetrics, type HostMetricsSnapshot } from './host-metrics.ts';
+import { type Headers, HttpResponse } from './response.ts';
+
+export interface Timeouts {
+  /** Establishing the TCP (and TLS) connection. @default 10_000 */
+  connect?: number | undefined;
+  /** From sending the request to the response headers. @default 30_000 */
+  headers?: number | undefined;
+  /** The longest gap between two body chunks. @default 30_000 */
+  body?: number | undefined;
+  /** The whole request, retries and redirects included. @default undefined (none) */
+  total?: number | undefined;
+}
+
+export interface RetryPolicy {
+  /** Retries after the first attempt. @default 2 */
+  retries?: number | undefined;
+  /** @default exponentialBackoff({ base: 200, max: 10_000, jitter: 'full' }) */
+  backoff?: Backoff | undefined;
+  /** Statuses worth another try. @default [408, 429, 500, 502, 503, 504] */
+  statuses?: readonly number[] | undefined;
+  /** Methods retried without being asked (others only with `retry: true` per request). @default RFC 9110's idempotent methods */
+  methods?: readonly string[] | undefined;
+  /** The longest Retry-After honoured; a server asking for more gets no retry. @default 30_000 */
+  retryAfterMax?: number | undefined;
+  /** Caps retries at a share of the traffic (per session). `false` for none. @default { ratio: 0.2, minPerSecond: 10 } */
+  budget?: RetryBudgetOptions | false | undefined;
+}
+
+export interface HostLimits {
+  /** Requests in flight to one origin. @default Infinity */
+  concurrency?: number | undefined;
+  /** Requests started per interval to one origin (exact, sliding window). */
+  rate?: { limit: number; interval: number } | undefined;
+}
+
+export interface SessionOptions {
+  /** Relative request URLs resolve against it. */
+  baseUrl?: string | URL | undefined;
+  /** Sent with every request (a request's own headers win). */
+  headers?: Record<string, string> | undefined;
+  /** @default 'spate/0.1' */
+  userAgent?: string | undefined;
+  /** Keep-alive connections per origin. @default 128 */
+  connections?: number | undefined;
+  /** Requests in flight across all origins. @default Infinity */
+  maxConcurrency?: number | undefined;
+  timeouts?: Timeouts | undefined;
+  /** `false` turns retries off. */
+  retry?: RetryPolicy | false | undefined;
+  /** A circuit breaker per origin; `false` for none. @default { failureRateThreshold: 0.5, minimumRequests: 20, cooldownMs: 10_000 } */
+  breaker?: CircuitBreakerOptions | false | undefined;
+  perHost?: HostLimits | undefined;
+  /** @default 10 */
+  maxRedirects?: number | undefined;
+  /** Bodies larger than this (after decoding) fail with `BodyTooLargeError`. @default 64 MiB */
+  maxBodyBytes?: number | undefined;
+  /** Ask for and decode gzip, deflate and br. @default true */
+  decompress?: boolean | undefined;
+  /** Throw `HttpStatusError` for statuses ≥ 400 (after retries). @default true */
+  throwOnStatus?: boolean | undefined;
+  /** An undici dispatcher to use instead of the session's own Agent (not closed by the session). */
+  dispatcher?: Dispatcher | undefined;
+  clock?: Clock | undefined;
+}
+
+export interface RequestOptions {
+  /** @default 'GET' */
+  method?: string | undefined;
+  headers?: Record<string, string> | undefined;
+  /** Added to the URL's query string. */
+  query?: Record<string, string | number | boolean> | undefined;
+  /** A request body. A stream cannot be replayed, so a request with one is never retried. */
+  body?: string | Uint8Array | Readable | undefined;
+  /** Sent as the body with `content-type: application/json`. */
+  json?: unknown;
+  signal?: AbortSignal | undefined;
+  /** A deadline for the whole request (overrides the session's `timeouts.total`). */
+  timeout?: number | undefined;
+  /** Overrides the session's `throwOnStatus`. */
+  throwOnStatus?: boolean | undefined;
+  /** Hand the body over as a stream instead of buffering it. */
+  stream?: boolean | undefined;
+  /** `true` retries even a non-idempotent method; `false` never retries this request. */
+  retry?: boolean | undefined;
+  maxBodyBytes?: number | undefined;
+  maxRedirects?: number | undefined;
+}
+
+interface HostState {
+  metrics: HostMetrics;
+  breaker: CircuitBreaker | undefined;
+  semaphore: Semaphore | undefined;
+  limiter: RateLimiter | undefined;
+}
+
+interface HopResult {
+  status: number;
+  headers: Headers;
+  buffer?: Buffer;
+  stream?: Readable;
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const decoders: Record<string, (buf: Buffer, opts: zlib.ZlibOptions) => Promise<Buffer>> = {
+  gzip: promisify(zlib.gunzip),
+  'x-gzip': promisify(zlib.gunzip),
+  br: promisify(zlib.brotliDecompress) as (buf: Buffer, opts: zlib.ZlibOptions) => Promise<Buffer>,
+  deflate: async (buf, opts) => {
+    // "deflate" is meant to be zlib-wrapped, but some servers send it raw.
+    try {
+      return await promisify(zlib.inflate)(buf, opts);
+    } catch {
+      return promisify(zlib.inflateRaw)(buf, opts);
+    }
+  },
+};
+const statusErrorResponses = new WeakMap<HttpStatusError, HttpResponse>();
+
+/**
+ * An HTTP client with keep-alive pools, per-phase timeouts, retries with backoff and a retry
+ * budget, a circuit breaker, concurrency caps and a rate limit per host, and metrics per host.
+ *
+ * @example
+ * await using http = new Session({ perHost: { concurrency: 10 } });
+ * const users = await (await http.get('http://127.0.0.1:8080/users')).json();
+ */
+export class Session {
+  readonly #agent: Dispatcher;
+  readonly #ownsAgent: boolean;
+  readonly #baseUrl: URL | undefined;
+  readonly #headers: Record<string, string>;
+  readonly #timeouts: { connect: number; headers: number; body: number; total: number | undefined };
+  readonly #retry: { retries: number; backoff: Backoff; statuses: readonly number[]; methods: readonly string[]; retryAfterMax: number } | undefined;
+  readonly #budget: RetryBudget | undefined;
+  readonly #breaker: CircuitBreakerOptions | undefined;
+  readonly #perHost: HostLimits;
+  readonly #global: Semaphore | undefined;
+  readonly #hosts = new Map<string, HostState>();
+  readonly #maxRedirects: number;
+  readonly #maxBodyBytes: number;
+  readonly #decompress: boolean;
+  readonly #throwOnStatus: boolean;
+  readonly #clock: Clock;
+  #closed = false;
+
+  constructor(options: SessionOptions = {}) {
+    this.#clock = options.clock ?? getClock();
+    const t = options.timeouts ?? {};
+    this.#timeouts = {
+      connect: checkNonNegative('timeouts.connect', t.connect ?? 10_000),
+      headers: checkNonNegative('timeouts.headers', t.headers ?? 30_000),
+      body: checkNonNegative('timeouts.body', t.body ?? 30_000),
+      total: t.total === undefined ? undefined : checkNonNegative('timeouts.total', t.total),
+    };
+    const connections = checkInteger('connections', options.connections ?? 128, 1);
+    this.#ownsAgent = options.dispatcher === undefined;
+    this.#agent = options.dispatcher ?? new Agent({
+      connections,
+      connect: { timeout: this.#timeouts.connect },
+      headersTimeout: this.#timeouts.headers,
+      bodyTimeout: this.#timeouts.body,
+    });
+    this.#baseUrl = options.baseUrl === undefined ? undefined : new URL(options.baseUrl);
+    this.#headers = {
+      'user-agent': options.userAgent ?? 'spate/0.1',
+      ...lowerKeys(options.headers ?? {}),
+    };
+    if (options.retry !== false) {
+      const r = options.retry ?? {};
+      this.#retry = {
+        retries: checkInteger('retry.retries', r.retries ?? 2, 0),
+        backoff: r.backoff ?? exponentialBackoff({ base: 200, max: 10_000, jitter: 'full' }),
+        statuses: r.statuses ?? RETRY_STATUSES,
+        methods: (r.methods ?? IDEMPOTENT_METHODS).map((m) => m.toUpperCase()),
+        retryAfterMax: checkNonNegative('retry.retryAfterMax', r.retryAfterMax ?? 30_000, true),
+      };
+      if (r.budget !== false) this.#budget = new RetryBudget({ minPerSecond: 10, ...r.budget, clock: this.#clock });
+    }
+    this.#breaker = options.breaker === false ? undefined : { failureRateThreshold: 0.5, minimumRequests: 20, cooldownMs: 10_000, ...options.breaker };
+    this.#perHost = options.perHost ?? {};
+    if (this.#perHost.concurrency !== undefined) checkInteger('perHost.concurrency', this.#perHost.concurrency, 1, true);
+    const max = checkInteger('maxConcurrency', options.maxConcurrency ?? Infinity, 1, true);
+    this.#global = max === Infinity ? undefined : new Semaphore(max);
+    this.#maxRedirects = checkInteger('maxRedirects', options.maxRedirects ?? 10, 0);
+    this.#maxBodyBytes = checkInteger('maxBodyBytes', options.maxBodyBytes ?? 64 * 1024 * 1024, 0);
+    this.#decompress = options.decompress ?? true;
+    this.#throwOnStatus = options.throwOnStatus ?? true;
+  }
+
+  /** GET `url`. */
+  get(url: string | URL, options: Omit<RequestOptions, 'method'> = {}): Promise<HttpResponse> {
+    return this.request(url, { ...options, method: 'GET' });
+  }
+
+  /** POST `url`. Not retried unless `retry: true`. */
+  post(url: string | URL, options: Omit<RequestOptions, 'method'> = {}): Promise<HttpResponse> {
+    return this.request(url, { ...options, method: 'POST' });
+  }
+
+  /** GET `url` and parse the body as JSON. */
+  async getJson<T = unknown>(url: string | URL, options: Omit<RequestOptions, 'method' | 'stream'> = {}): Promise<T> {
+    return (await this.get(url, options)).json<T>();
+  }
+
+  /** Sends a request; resolves with the final response (after redirects and retries). */
+  async request(input: string | URL, options: RequestOptions = {}): Promise<HttpResponse> {
+    if (this.#closed) throw new ClosedError('the session is closed');
+    checkSignal(options.signal);
+    const url = this.#resolve(input, options.query);
+    const method = (options.method ?? 'GET').toUpperCase();
+    const { headers, body } = this.#prepare(options);
+    const started = this.#clock.now();
+    const total = options.timeout ?? this.#timeouts.total;
+    const controller = new LinkedController(options.signal);
+    const timer = total === undefined ? undefined : this.#clock.setTimer(total, () => controller.abort(new HttpTimeoutError('total', url.href, total)));
+    let handedOver = false;
+    const cleanup = () => {
+      timer?.clear();
+      controller.unlink();
+    };
+    try {
+      const response = await this.#withRetries(url, method, headers, body, options, controller.signal, started);
+      const stream = options.stream ? response.body : undefined;
+      if (stream) {
+        // The deadline and the caller's signal keep covering the body until it ends.
+        handedOver = true;
+        const onAbort = () => stream.destroy(controller.signal.reason as Error);
+        controller.signal.addEventListener('abort', onAbort, { once: true });
+        stream.once('close', () => {
+          controller.signal.removeEventListener('abort', onAbort);
+          cleanup();
+        });
+        return new HttpResponse({ status: response.status, headers: response.headers, url: response.url, redirects: response.redirects, timing: response.timing, stream });
+      }
+      return response;
+    } finally {
+      if (!handedOver) cleanup();
+    }
+  }
+
+  /** Metrics per host (origin), as plain data. */
+  metrics(): HostMetricsSnapshot[] {
+    return [...this.#hosts.values()].map((h) => h.metrics.snapshot());
+  }
+
+  /** The circuit breaker of an origin (`http://host:port`), if breakers are on and it was used. */
+  breaker(origin: string): CircuitBreaker | undefined {
+    return this.#hosts.get(origin)?.breaker;
+  }
+
+  /** Waits for in-flight requests to end, then closes every connection. Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#ownsAgent) await this.#agent.close();
+  }
+
+  /** Closes every connection now; in-flight requests fail. Safe to call twice. */
+  async destroy(reason?: Error): Promise<void> {
+    this.#closed = true;
+    if (this.#ownsAgent) await this.#agent.destroy(reason ?? new ClosedError('the session was destroyed'));
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #resolve(input: string | URL, query: RequestOptions['query']): URL {
+    let url: URL;
+    try {
+      url = new URL(input, this.#baseUrl);
+    } catch (error) {
+      throw new InvalidArgumentError(`Expected a valid URL, got ${JSON.stringify(String(input))}`, { cause: error });
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new InvalidArgumentError(`Expected an http: or https: URL, got ${JSON.stringify(url.href)}`);
+    }
+    if (query) for (const [k, v] of Object.entries(query)) url.searchParams.append(k, String(v));
+    return url;
+  }
+
+  #prepare(options: RequestOptions): { headers: Record<string, string>; body: string | Uint8Array | Readable | undefined } {
+    const headers = { ...this.#headers, ...lowerKeys(options.headers ?? {}) };
+    if (this.#decompress && headers['accept-encoding'] === undefined) headers['accept-encoding'] = 'gzip, deflate, br';
+    let body = options.body;
+    if (options.json !== undefined) {
+      body = JSON.stringify(options.json);
+      headers['content-type'] ??= 'application/json';
+    }
+    return { headers, body };
+  }
+
+  #retryable(method: string, options: RequestOptions): boolean {
+    if (!this.#retry || options.retry === false || options.body instanceof Readable) return false;
+    return options.retry === true || this.#retry.methods.includes(method);
+  }
+
+  async #withRetries(url: URL, method: string, headers: Record<string, string>, body: RequestOptions['body'], options: RequestOptions, signal: AbortSignal, started: number): Promise<HttpResponse> {
+    const throwOnStatus = options.throwOnStatus ?? this.#throwOnStatus;
+    this.#budget?.recordRequest();
+    const attempt = async ({ signal, attempt }: { signal: AbortSignal; attempt: number }) => {
+      const response = await this.#follow(url, method, headers, body, options, signal, started);
+      response.attempts = attempt;
+      if (response.status >= 400) {
+        const error = new HttpStatusError(response.status, response.url, response.headers, await snippet(response));
+        statusErrorResponses.set(error, response);
+        const transient = this.#retry !== undefined && isTransient(error, this.#retry.statuses);
+        if (transient || throwOnStatus) throw error;
+      }
+      return response;
+    };
+    const policy = this.#retry;
+    try {
+      if (!policy || !this.#retryable(method, options)) return await attempt({ signal, attempt: 1 });
+      return await retry(attempt, {
+        retries: policy.retries,
+        backoff: policy.backoff,
+        signal,
+        clock: this.#clock,
+        maxDelay: policy.retryAfterMax,
+        retryOn: (error) => {
+          if (!isTransient(error, policy.statuses)) return false;
+          if (this.#budget && !this.#budget.tryRetry()) return false;
+          return error instanceof HttpStatusError ? (retryAfterMs(error.headers['retry-after']) ?? true) : true;
+        },
+        onRetry: () => {
+          this.#host(url).metrics.retries++;
+        },
+      });
+    } catch (error) {
+      if (error instanceof HttpStatusError && !throwOnStatus) {
+        const response = statusErrorResponses.get(error);
+        if (response) {
+          response.attempts = retryAttempts(error) ?? 1;
+          return response;
+        }
+      }
+      throw error;
+    }
+  }
+
+  async #follow(url: URL, method: string, headers: Record<string, string>, body: RequestOptions['body'], options: RequestOptions, signal: AbortSignal, started: number): Promise<HttpResponse> {
+    const maxRedirects = options.maxRedirects ?? this.#maxRedirects;
+    const maxBody = options.maxBodyBytes ?? this.#maxBodyBytes;
+    const chain: string[] = [];
+    let current = url;
+    let currentMethod = method;
+    let currentBody = body;
+    let currentHeaders = headers;
+    for (;;) {
+      const hop = await this.#hop(current, currentMethod, currentHeaders, currentBody, signal, options.stream === true, maxBody);
+      const location = REDIRECTS.has(hop.status) ? hop.headers.location : undefined;
+      if (typeof location !== 'string' || maxRedirects === 0) {
+        return new HttpResponse({
+          status: hop.status,
+          headers: hop.headers,
+          url: current.href,
+          redirects: chain,
+          timing: { headersMs: this.#clock.now() - started, totalMs: hop.buffer ? this.#clock.now() - started : undefined },
+          ...(hop.buffer ? { buffer: hop.buffer } : {}),
+          ...(hop.stream ? { stream: hop.stream } : {}),
+        });
+      }
+      hop.stream?.destroy();
+      chain.push(current.href);
+      if (chain.length > maxRedirects) throw new TooManyRedirectsError([...chain, new URL(location, current).href], maxRedirects);
+      const next = new URL(location, current);
+      if (next.origin !== current.origin) {
+        // Credentials are for the origin they were given to.
+        const { authorization: _a, cookie: _c, ...rest } = currentHeaders;
+        currentHeaders = rest;
+      }
+      if (hop.status === 303 || ((hop.status === 301 || hop.status === 302) && currentMethod === 'POST')) {
+        currentMethod = currentMethod === 'HEAD' ? 'HEAD' : 'GET';
+        currentBody = undefined;
+        const { 'content-type': _t, 'content-length': _l, ...rest } = currentHeaders;
+        currentHeaders = rest;
+      }
+      current = next;
+    }
+  }
+
+  #host(url: URL): HostState {
+    const origin = url.origin;
+    let state = this.#hosts.get(origin);
+    if (state === undefined) {
+      const { concurrency, rate } = this.#perHost;
+      state = {
+        metrics: new HostMetrics(origin),
+        breaker: this.#breaker ? new CircuitBreaker({ clock: this.#clock, isFailure: (e) => e instanceof HopFailure || isHostFailure(e), ...this.#breaker }) : undefined,
+        semaphore: concurrency === undefined || concurrency === Infinity ? undefined : new Semaphore(concurrency),
+        limiter: rate ? new RateLimiter({ limit: rate.limit, interval: rate.interval, clock: this.#clock }) : undefined,
+      };
+      this.#hosts.set(origin, state);
+    }
+    return state;
+  }
+
+  /** One request to one URL, guarded by the host's breaker, caps and rate limit. */
+  async #hop(url: URL, method: string, headers: Record<string, string>, body: RequestOptions['body'], signal: AbortSignal, stream: boolean, maxBody: number): Promise<HopResult> {
+    const host = this.#host(url);
+    const send = async ({ signal }: { signal: AbortSignal }): Promise<HopResult> => {
+      const result = await this.#send(url, method, headers, body, signal, host, stream, maxBody);
+      // A 5xx counts against the breaker: throw it through, and take it back out below.
+      if (result.status >= 500 && host.breaker) throw new HopFailure(result);
+      return result;
+    };
+    if (!host.breaker) return send({ signal });
+    try {
+      return await host.breaker.execute(send, { signal });
+    } catch (error) {
+      if (error instanceof HopFailure) return error.result;
+      throw error;
+    }
+  }
+
+  async #send(url: URL, method: string, headers: Record<string, string>, body: RequestOptions['body'], signal: AbortSignal, host: HostState, stream: boolean, maxBody: number): Promise<HopResult> {
+    let global: Permit | undefined;
+    let local: Permit | undefined;
+    const release = () => {
+      local?.release();
+      global?.release();
+      local = global = undefined;
+    };
+    const metrics = host.metrics;
+    let t0 = 0;
+    let counted = false;
+    let handedOver = false;
+    try {
+      if (this.#global) global = await this.#global.acquire({ signal });
+      if (host.semaphore) local = await host.semaphore.acquire({ signal });
+      if (host.limiter) await host.limiter.acquire({ signal });
+      metrics.requests++;
+      metrics.inFlight++;
+      counted = true;
+      t0 = this.#clock.now();
+      const res = await undiciRequest(url, { dispatcher: this.#agent, method: method as Dispatcher.HttpMethod, headers, body: body ?? null, signal });
+      metrics.status(res.statusCode);
+      const resHeaders = res.headers as Headers;
+      const encoding = this.#decompress ? String(resHeaders['content-encoding'] ?? '').trim().toLowerCase() : '';
+      if (method === 'HEAD' || res.statusCode === 204 || res.statusCode === 304 || REDIRECTS.has(res.statusCode)) {
+        await res.body.dump();
+        return { status: res.statusCode, headers: resHeaders, buffer: Buffer.alloc(0) };
+      }
+      if (stream && res.statusCode < 400) {
+        const counter = new Transform({
+          transform(chunk: Buffer, _encoding, callback) {
+            metrics.bytes += chunk.length;
+            callback(null, chunk);
+          },
+        });
+        const decoder = streamDecoder(encoding);
+        const readable: Readable = decoder ?? counter;
+        (decoder ? pipeline(res.body, counter, decoder) : pipeline(res.body, counter)).catch(() => {});
+        readable.once('close', () => {
+          metrics.inFlight--;
+          metrics.latency.record(this.#clock.now() - t0);
+          release();
+        });
+        handedOver = true;
+        return { status: res.statusCode, headers: resHeaders, stream: readable };
+      }
+      const raw = await readCapped(res.body, maxBody, url.href, metrics);
+      const decode = decoders[encoding];
+      let buffer = raw;
+      if (decode && raw.length > 0) {
+        try {
+          buffer = await decode(raw, { maxOutputLength: Math.max(1, maxBody) });
+        } catch (error) {
+          if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw new BodyTooLargeError(url.href, maxBody);
+          throw error;
+        }
+      }
+      return { status: res.statusCode, headers: resHeaders, buffer };
+    } catch (error) {
+      if (signal.aborted) throw signal.reason;
+      const mapped = toHttpError(error, url.href, this.#timeouts);
+      metrics.error(errorCode(mapped));
+      throw mapped;
+    } finally {
+      if (!handedOver) {
+        if (counted) {
+          metrics.inFlight--;
+          metrics.latency.record(this.#clock.now() - t0);
+        }
+        release();
+      }
+    }
+  }
+}
+
+/** Carries a 5xx result through the circuit breaker so that it counts as a failure there. */
+class HopFailure extends Error {
+  readonly result: HopResult;
+  constructor(result: HopResult) {
+    super(`HTTP ${result.status}`);
+    this.result = result;
+  }
+}
+
+async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }, max: number, url: string, metrics: HostMetrics): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    metrics.bytes += chunk.length;
+    if (size > max) {
+      body.destroy();
+      throw new BodyTooLargeError(url, max);
+    }
+    chunks.push(chunk);
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+}
+
+function streamDecoder(encoding: string): zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress | undefined {
+  if (encoding === 'gzip' || encoding === 'x-gzip') return zlib.createGunzip();
+  if (encoding === 'deflate') return zlib.createInflate();
+  if (encoding === 'br') return zlib.createBrotliDecompress();
+  return undefined;
+}
+
+async function snippet(response: HttpResponse): Promise<string> {
+  try {
+    return (await response.text()).slice(0, 4096);
+  } catch {
+    return '';
+  }
+}
+
+function errorCode(error: unknown): string {
+  if (error instanceof Error) {
+    const reason = (error as { reason?: unknown }).reason;
+    if (typeof reason === 'string') return reason;
+    const code = (error as { code?: unknown }).code;
+    if (error instanceof HttpTimeoutError) return `timeout:${error.phase}`;
+    if (typeof code === 'string') return code;
+    return error.name;
+  }
+  return 'unknown';
+}
+
+function lowerKeys(headers: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) out[k.toLowerCase()] = v;
+  return out;
+}

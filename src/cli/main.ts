@@ -1,3 +1,27 @@
 #!/usr/bin/env node
 // The `spate` command: parses arguments and calls the library. Nothing else lives here.
-console.log('spate: not yet');
+import { Command, CommanderError } from 'commander';
+import { register as registerBench } from './bench.ts';
+import { register as registerDemo } from './demo.ts';
+import { register as registerLab } from './lab.ts';
+
+const program = new Command('spate')
+  .description('High-concurrency async I/O: a crawler, a downloader, servers and a lab, on asyncio\'s model.')
+  .showHelpAfterError()
+  .exitOverride();
+
+registerDemo(program);
+registerLab(program);
+registerBench(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    // --help and --version exit 0; usage errors exit 2 (commander's default is 1).
+    process.exitCode = error.exitCode === 0 ? 0 : 2;
+  } else {
+    console.error(error instanceof Error ? `spate: ${error.message}` : error);
+    process.exitCode = 1;
+  }
+}

@@ -60,7 +60,7 @@ export function batchStream(session: Session, requests: Iterable<BatchRequest> |
     let held: Semaphore | undefined;
     try {
       if (perHost !== undefined) {
-        const origin = URL.canParse(url) ? new URL(url).origin : '';
+        const origin = URL.canParse(String(url)) ? new URL(url).origin : '';
         let semaphore = hosts.get(origin);
         if (!semaphore) hosts.set(origin, (semaphore = new Semaphore(perHost)));
         await semaphore.acquire({ signal });

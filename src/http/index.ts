@@ -5,3 +5,4 @@ export { batch, batchStream, type BatchRequest, type BatchOptions, type BatchRes
 export { HttpStatusError, HttpTimeoutError, NetworkError, BodyTooLargeError, InvalidJsonError, TooManyRedirectsError, type TimeoutPhase } from './errors.ts';
 export { RETRY_STATUSES, IDEMPOTENT_METHODS, retryAfterMs } from './classify.ts';
 export type { HostMetricsSnapshot } from './host-metrics.ts';
+export { fanout, formatFanout, type FanoutRow, type FanoutOptions } from './fanout.ts';

@@ -11,7 +11,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
-import { Agent, request as undiciRequest, type Dispatcher } from 'undici';
+import { request as undiciRequest, type Dispatcher } from 'undici';
 import { exponentialBackoff, type Backoff } from '../core/backoff.ts';
 import { CircuitBreaker, type CircuitBreakerOptions } from '../core/circuit-breaker.ts';
 import { type Clock, getClock } from '../core/clock.ts';
@@ -25,6 +25,7 @@ import { checkInteger, checkNonNegative, checkSignal } from '../core/validate.ts
 import { IDEMPOTENT_METHODS, isHostFailure, isTransient, RETRY_STATUSES, retryAfterMs, toHttpError } from './classify.ts';
 import { BodyTooLargeError, HttpStatusError, HttpTimeoutError, TooManyRedirectsError } from './errors.ts';
 import { HostMetrics, type HostMetricsSnapshot } from './host-metrics.ts';
+import { ShardedAgent } from './sharded-agent.ts';
 import { type Headers, HttpResponse } from './response.ts';
 
 export interface Timeouts {
@@ -142,6 +143,8 @@ const decoders: Record<string, (buf: Buffer, opts: zlib.ZlibOptions) => Promise<
   },
 };
 const statusErrorResponses = new WeakMap<HttpStatusError, HttpResponse>();
+/** The signal of a request nothing can abort. */
+const NEVER = new AbortController().signal;
 
 /**
  * An HTTP client with keep-alive pools, per-phase timeouts, retries with backoff and a retry
@@ -181,7 +184,7 @@ export class Session {
     };
     const connections = checkInteger('connections', options.connections ?? 128, 1);
     this.#ownsAgent = options.dispatcher === undefined;
-    this.#agent = options.dispatcher ?? new Agent({
+    this.#agent = options.dispatcher ?? new ShardedAgent({
       connections,
       connect: { timeout: this.#timeouts.connect },
       headersTimeout: this.#timeouts.headers,
@@ -238,6 +241,11 @@ export class Session {
     const { headers, body } = this.#prepare(options);
     const started = this.#clock.now();
     const total = options.timeout ?? this.#timeouts.total;
+    if (options.signal === undefined && total === undefined) {
+      // Nothing can abort this request: skip the controller, its listener and undici's.
+      const response = await this.#withRetries(url, method, headers, body, options, NEVER, started);
+      return response;
+    }
     const controller = new LinkedController(options.signal);
     const timer = total === undefined ? undefined : this.#clock.setTimer(total, () => controller.abort(new HttpTimeoutError('total', url.href, total)));
     let handedOver = false;
@@ -247,9 +255,9 @@ export class Session {
     };
     try {
       const response = await this.#withRetries(url, method, headers, body, options, controller.signal, started);
-      const stream = options.stream ? response.body : undefined;
-      if (stream) {
+      if (options.stream) {
         // The deadline and the caller's signal keep covering the body until it ends.
+        const stream = response.body;
         handedOver = true;
         const onAbort = () => stream.destroy(controller.signal.reason as Error);
         controller.signal.addEventListener('abort', onAbort, { once: true });
@@ -461,7 +469,8 @@ export class Session {
       metrics.inFlight++;
       counted = true;
       t0 = this.#clock.now();
-      const res = await undiciRequest(url, { dispatcher: this.#agent, method: method as Dispatcher.HttpMethod, headers, body: body ?? null, signal });
+      const init = { dispatcher: this.#agent, method: method as Dispatcher.HttpMethod, headers, body: body ?? null };
+      const res = await undiciRequest(url, signal === NEVER ? init : { ...init, signal });
       metrics.status(res.statusCode);
       const resHeaders = res.headers as Headers;
       const encoding = this.#decompress ? String(resHeaders['content-encoding'] ?? '').trim().toLowerCase() : '';
@@ -525,19 +534,24 @@ class HopFailure extends Error {
   }
 }
 
-async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }, max: number, url: string, metrics: HostMetrics): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    metrics.bytes += chunk.length;
-    if (size > max) {
-      body.destroy();
-      throw new BodyTooLargeError(url, max);
-    }
-    chunks.push(chunk);
-  }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+/** Reads a whole body, failing as soon as it passes `max` bytes (events, not an async iterator: cheaper per chunk). */
+function readCapped(body: Readable, max: number, url: string, metrics: HostMetrics): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    body.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      metrics.bytes += chunk.length;
+      if (size > max) {
+        body.destroy();
+        reject(new BodyTooLargeError(url, max));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    body.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
+    body.once('error', reject);
+  });
 }
 
 function streamDecoder(encoding: string): zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress | undefined {

@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { register as registerBench } from './bench.ts';
 import { register as registerDemo } from './demo.ts';
 import { register as registerLab } from './lab.ts';
+import { register as registerServeNet } from './serve-net.ts';
 
 const program = new Command('spate')
   .description('High-concurrency async I/O: a crawler, a downloader, servers and a lab, on asyncio\'s model.')
@@ -13,6 +14,7 @@ const program = new Command('spate')
 registerDemo(program);
 registerLab(program);
 registerBench(program);
+registerServeNet(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,75 @@
+// Plumbing shared by the TCP servers: binding, the address a server reports, and the two ways to
+// stop (drain within a grace period, or now). Each server keeps its own sockets and decides how
+// a socket is told to go; this file only sequences the shutdown.
+import type { AddressInfo, Server, Socket } from 'node:net';
+import type { Clock } from '../core/clock.ts';
+import { InvalidArgumentError } from '../core/errors.ts';
+
+/** Where a server listens. */
+export interface ListenAddress {
+  readonly host: string;
+  readonly port: number;
+  /** `host:port`, with an IPv6 host in brackets. */
+  readonly address: string;
+}
+
+/** An integer port from 0 (any free port) to 65535. */
+export function checkPort(port: unknown): number {
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new InvalidArgumentError(`Expected \`port\` to be an integer from 0 to 65535, got ${String(port)}`);
+  }
+  return port;
+}
+
+/** The listen backlog servers use by default: Node's 511 makes a burst of thousands of connects wait for SYN retransmits (the kernel caps it at `net.core.somaxconn`). */
+export const DEFAULT_BACKLOG = 4096;
+
+/** Binds `server` and resolves with the address it got (port 0 picks a free port). */
+export function listen(server: Server, port: number, host: string, backlog: number): Promise<ListenAddress> {
+  checkPort(port);
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error) => reject(error);
+    server.once('error', onError);
+    server.listen({ port, host, backlog }, () => {
+      server.off('error', onError);
+      const info = server.address() as AddressInfo;
+      const shown = info.family === 'IPv6' ? `[${info.address}]` : info.address;
+      resolve({ host: info.address, port: info.port, address: `${shown}:${info.port}` });
+    });
+  });
+}
+
+/**
+ * Stops accepting, asks every socket to finish with `farewell(socket)` (which should end it),
+ * waits until all have closed or `graceMs` has passed, then destroys what is left.
+ */
+export async function drain(server: Server, sockets: ReadonlySet<Socket>, farewell: (socket: Socket) => void, graceMs: number, clock: Clock): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  for (const socket of sockets) farewell(socket);
+  if (sockets.size > 0) {
+    let timer: { clear(): void } | undefined;
+    const expired = new Promise<void>((resolve) => {
+      timer = clock.setTimer(graceMs, resolve);
+    });
+    await Promise.race([closed, expired]);
+    timer?.clear();
+    for (const socket of sockets) socket.destroy();
+  }
+  await closed;
+  await allClosed(sockets);
+}
+
+/** Stops accepting and destroys every socket now. */
+export async function destroyAll(server: Server, sockets: ReadonlySet<Socket>): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  for (const socket of sockets) socket.destroy();
+  await closed;
+  await allClosed(sockets);
+}
+
+// The server's close callback can run before the sockets' own 'close' listeners have.
+async function allClosed(sockets: ReadonlySet<Socket>): Promise<void> {
+  for (const socket of [...sockets]) {
+    if (sockets.has(socket)) await new Promise((resolve) => socket.once('close', resolve));
+  }
+}

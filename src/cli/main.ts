@@ -5,6 +5,7 @@ import { register as registerBench } from './bench.ts';
 import { register as registerDemo } from './demo.ts';
 import { register as registerLab } from './lab.ts';
 import { register as registerServeNet } from './serve-net.ts';
+import { register as registerWs } from './ws.ts';
 
 const program = new Command('spate')
   .description('High-concurrency async I/O: a crawler, a downloader, servers and a lab, on asyncio\'s model.')
@@ -15,6 +16,7 @@ registerDemo(program);
 registerLab(program);
 registerBench(program);
 registerServeNet(program);
+registerWs(program);
 
 try {
   await program.parseAsync(process.argv);

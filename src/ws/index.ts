@@ -26,3 +26,7 @@ export {
   type WsRateLimit,
   startWsChatServer,
 } from './chat-server.ts';
+export { WsClient } from './client.ts';
+export type { WsClientOptions, WsClientState, WsClientStats, WsClientEvents, WsMessage, OverflowPolicy, ReceiveOverflowPolicy, ReconnectOptions, BatchOptions } from './client.ts';
+export { WsPool } from './pool.ts';
+export type { WsPoolOptions, WsPoolStats } from './pool.ts';

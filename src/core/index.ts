@@ -12,3 +12,6 @@ export { RetryBudget, type RetryBudgetOptions } from './retry-budget.ts';
 export { type RateLimiterOptions, type RateLimiterAcquireOptions, type RateLimiterStats, RateLimiter } from './rate-limiter.ts';
 export { type CircuitState, type CircuitStateChange, type CircuitBreakerOptions, type CircuitBreakerStats, CircuitBreaker } from './circuit-breaker.ts';
 export { type ResourcePoolOptions, type PoolAcquireOptions, type ResourcePoolStats, ResourcePool, Lease } from './resource-pool.ts';
+export { Queue, type QueueStorage, type QueueOptions, type QueueWaitOptions, type QueueShutdownOptions, type QueueStats } from './queue.ts';
+export { PriorityQueue, defaultCompare, type PriorityQueueOptions } from './priority-queue.ts';
+export { LifoQueue } from './lifo-queue.ts';

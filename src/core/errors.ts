@@ -76,7 +76,7 @@ export class BrokenBarrierError extends SpateError {
   }
 }
 
-/** Releasing a lock that is not held, or a `BoundedSemaphore` above its initial value. */
+/** Releasing a lock that is not held, a `BoundedSemaphore` above its initial value, or `taskDone()` called more times than there were items. */
 export class ReleaseError extends SpateError {
   override readonly code = 'SPATE_RELEASE';
   override name = 'ReleaseError';

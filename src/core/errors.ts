@@ -29,9 +29,15 @@ export class CancelledError extends SpateError {
 export class TaskGroupError extends AggregateError {
   readonly code = 'SPATE_TASK_GROUP';
   override name = 'TaskGroupError';
-  constructor(errors: Iterable<unknown>, message = 'One or more tasks failed') {
-    super(errors, message);
+  constructor(errors: Iterable<unknown>, message = 'One or more tasks failed', options?: ErrorOptions) {
+    super(errors, message, options);
   }
+}
+
+/** `result()` or `error()` on a task that is still pending (asyncio's InvalidStateError). */
+export class InvalidStateError extends SpateError {
+  override readonly code = 'SPATE_INVALID_STATE';
+  override name = 'InvalidStateError';
 }
 
 /** An option had a wrong type or value; says which and what it got. */

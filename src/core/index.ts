@@ -15,3 +15,11 @@ export { type ResourcePoolOptions, type PoolAcquireOptions, type ResourcePoolSta
 export { Queue, type QueueStorage, type QueueOptions, type QueueWaitOptions, type QueueShutdownOptions, type QueueStats } from './queue.ts';
 export { PriorityQueue, defaultCompare, type PriorityQueueOptions } from './priority-queue.ts';
 export { LifoQueue } from './lifo-queue.ts';
+export { createTask, Task, type TaskState, type TaskContext, type TaskFn, type TaskOptions, type TaskInput, type InputValue } from './task.ts';
+export { TaskGroup, type TaskGroupOptions, type SpawnOptions } from './task-group.ts';
+export { shield, type ShieldOptions } from './shield.ts';
+export { timeout, timeoutAt, moveOnAfter, moveOnAt, waitFor, type TimeoutOptions } from './timeout.ts';
+export { gather, type GatherOptions, type GatherInputs, type GatherResult, type GatherSettled } from './gather.ts';
+export { wait, type WaitOptions as WaitTasksOptions, type WaitResult, type ReturnWhen } from './wait.ts';
+export { asCompleted, type AsCompletedOptions } from './as-completed.ts';
+export { map, mapAll, type MapOptions, type MapContext, type MapFn } from './map.ts';

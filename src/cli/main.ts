@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { register as registerBench } from './bench.ts';
 import { register as registerDemo } from './demo.ts';
 import { register as registerLab } from './lab.ts';
+import { register as registerServeApi } from './serve-api.ts';
 import { register as registerServeNet } from './serve-net.ts';
 import { register as registerWs } from './ws.ts';
 
@@ -15,6 +16,7 @@ const program = new Command('spate')
 registerDemo(program);
 registerLab(program);
 registerBench(program);
+registerServeApi(program);
 registerServeNet(program);
 registerWs(program);
 

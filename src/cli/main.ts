@@ -6,6 +6,7 @@ import { register as registerDemo } from './demo.ts';
 import { register as registerLab } from './lab.ts';
 import { register as registerServeApi } from './serve-api.ts';
 import { register as registerServeNet } from './serve-net.ts';
+import { register as registerTour } from './tour.ts';
 import { register as registerWs } from './ws.ts';
 
 const program = new Command('spate')
@@ -13,6 +14,7 @@ const program = new Command('spate')
   .showHelpAfterError()
   .exitOverride();
 
+registerTour(program);
 registerDemo(program);
 registerLab(program);
 registerBench(program);

@@ -56,7 +56,9 @@ export function gather(inputs: readonly TaskInput<unknown>[], options: GatherOpt
   return new Promise<unknown[]>((resolve, reject) => {
     const results = new Array<unknown>(n);
     const tasks: Task<unknown>[] = [];
-    let controller: AbortController | undefined;
+    // One controller per function, not one shared: a signal with thousands of listeners costs
+    // O(n) per addEventListener in Node (it walks the list for duplicates), O(n²) in all.
+    const controllers: AbortController[] = [];
     let remaining = n;
     let settled = false;
     let unlink = (): void => {};
@@ -64,7 +66,7 @@ export function gather(inputs: readonly TaskInput<unknown>[], options: GatherOpt
       if (settled) return;
       settled = true;
       unlink();
-      controller?.abort(siblingReason);
+      for (const controller of controllers) controller.abort(siblingReason);
       for (const task of tasks) task.cancel(siblingReason);
       reject(error);
     };
@@ -79,7 +81,8 @@ export function gather(inputs: readonly TaskInput<unknown>[], options: GatherOpt
       let promise: PromiseLike<unknown>;
       if (typeof input === 'function') {
         if (settled) continue;
-        controller ??= new AbortController();
+        const controller = new AbortController();
+        controllers.push(controller);
         try {
           promise = Promise.resolve(input({ signal: controller.signal }));
         } catch (error) {

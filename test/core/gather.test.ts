@@ -114,3 +114,18 @@ test('gather() - a function that throws synchronously counts as a failure', asyn
     throw boom;
   }]), (e) => e === boom);
 });
+
+test('gather() - each function gets a signal of its own, and a failure aborts every one', async () => {
+  // One shared signal with n listeners makes each addEventListener O(n) in Node: O(n²) for a
+  // gather of thousands. Distinct signals keep it linear.
+  const signals: AbortSignal[] = [];
+  const failure = new Error('boom');
+  const inputs = Array.from({ length: 50 }, (_, i) => async ({ signal }: { signal: AbortSignal }) => {
+    signals.push(signal);
+    if (i === 49) throw failure;
+    await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+  });
+  await assert.rejects(gather(inputs), (e) => e === failure);
+  assert.equal(new Set(signals).size, 50);
+  assert.ok(signals.every((s) => s.aborted));
+});

@@ -23,3 +23,8 @@ export { gather, type GatherOptions, type GatherInputs, type GatherResult, type 
 export { wait, type WaitOptions as WaitTasksOptions, type WaitResult, type ReturnWhen } from './wait.ts';
 export { asCompleted, type AsCompletedOptions } from './as-completed.ts';
 export { map, mapAll, type MapOptions, type MapContext, type MapFn } from './map.ts';
+export { Semaphore, BoundedSemaphore, Permit, type WaitOptions, type SemaphoreOptions, type SemaphoreStats } from './semaphore.ts';
+export { Lock, type LockOptions, type LockStats } from './lock.ts';
+export { Event, Event as AsyncEvent, type EventOptions, type EventStats } from './event.ts';
+export { Condition, type ConditionOptions, type ConditionStats } from './condition.ts';
+export { Barrier, type BarrierOptions, type BarrierStats } from './barrier.ts';

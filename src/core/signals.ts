@@ -1,10 +1,18 @@
-// Cancellation plumbing. Linking is done with one listener per link that is removed when the
-// link ends, never with `AbortSignal.any([parent, …])`, which keeps every child alive for as long
-// as the parent lives (nodejs/node#54614).
+// Cancellation plumbing.
+//
+// Linking is done with callbacks that are removed when the link ends, never with
+// `AbortSignal.any([parent, …])`, which keeps every child alive for as long as the parent lives
+// (nodejs/node#54614). And every wait on one signal shares ONE event listener on it, with the
+// waiters in a Set: Node's addEventListener walks the signal's listeners to find duplicates, so
+// ten thousand requests each listening on a crawl's signal would cost O(n²). The shared listener
+// is removed when its last waiter leaves, so a signal carries no spate listener between waits.
+
+type Waiters = Set<(reason: unknown) => void> & { listener?: () => void };
+const waiting = new WeakMap<AbortSignal, Waiters>();
 
 /**
  * Calls `fn(reason)` once when `signal` aborts (at once, synchronously, if it already has).
- * Returns a function that removes the listener; call it when the wait ends.
+ * Returns a function that removes it; call it when the wait ends.
  */
 export function onAbort(signal: AbortSignal | undefined, fn: (reason: unknown) => void): () => void {
   if (signal === undefined) return noop;
@@ -12,9 +20,27 @@ export function onAbort(signal: AbortSignal | undefined, fn: (reason: unknown) =
     fn(signal.reason);
     return noop;
   }
-  const listener = () => fn(signal.reason);
-  signal.addEventListener('abort', listener, { once: true });
-  return () => signal.removeEventListener('abort', listener);
+  let waiters = waiting.get(signal);
+  if (waiters === undefined) {
+    const set: Waiters = new Set();
+    set.listener = () => {
+      waiting.delete(signal);
+      for (const waiter of set) waiter(signal.reason);
+      set.clear();
+    };
+    signal.addEventListener('abort', set.listener, { once: true });
+    waiting.set(signal, set);
+    waiters = set;
+  }
+  // A fresh function per wait, so the same `fn` can wait twice and leave once.
+  const waiter = (reason: unknown) => fn(reason);
+  const set = waiters;
+  set.add(waiter);
+  return () => {
+    if (!set.delete(waiter) || set.size > 0 || waiting.get(signal) !== set) return;
+    waiting.delete(signal);
+    signal.removeEventListener('abort', set.listener!);
+  };
 }
 
 /**

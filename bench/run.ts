@@ -40,6 +40,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const groups: Record<string, () => Promise<{ cases: (quick: boolean) => Case[] }>> = {
   core: () => import('./core/cases.ts'),
   http: () => import('./http/cases.ts'),
+  serve: () => import('./serve/cases.ts'),
 };
 
 function median(values: number[]): number {
@@ -131,8 +132,11 @@ function table(c: Case, rows: Row[]): string {
       ratio = `${x.toFixed(2)}×`;
     }
     const extras = Object.entries(r)
-      .filter(([k, v]) => k.endsWith('_ms') && typeof v === 'number' && k !== 'rss_mb')
-      .map(([k, v]) => `${k.replace(/_ms$/, '')} ${(v as number).toFixed(1)} ms`)
+      .filter(([k, v]) => /_(ms|us|kb|pct)$/.test(k) && typeof v === 'number')
+      .map(([k, v]) => {
+        const [, name, unit] = /^(.*)_(ms|us|kb|pct)$/.exec(k)!;
+        return `${name} ${(v as number).toFixed(1)} ${unit === 'pct' ? '%' : unit === 'us' ? 'µs' : unit === 'kb' ? 'KB' : 'ms'}`;
+      })
       .join(', ');
     lines.push(`  ${r.impl.padEnd(12)} ${format(r.value).padStart(12)} ${(r.rss_mb?.toFixed(0) ?? '-').padStart(8)}   ${ratio.padEnd(8)} ${extras}`.trimEnd());
   }

@@ -84,17 +84,14 @@ export class Permit implements Disposable {
   }
 }
 
+// One object per wait, holding the promise's resolvers directly (no withResolvers record): a
+// million queued waiters is the benchmark's normal case, so every object per wait counts.
 class Waiter<T> {
   live = true;
   timer: Timer | undefined = undefined;
-  unlink: () => void = noop;
-  readonly resolve: (value: T) => void;
-  readonly reject: (reason: unknown) => void;
-
-  constructor(resolve: (value: T) => void, reject: (reason: unknown) => void) {
-    this.resolve = resolve;
-    this.reject = reject;
-  }
+  unlink: (() => void) | undefined = undefined;
+  resolve!: (value: T) => void;
+  reject!: (reason: unknown) => void;
 }
 
 /**
@@ -102,7 +99,7 @@ class Waiter<T> {
  * promise, abort listener and timer, all removed when it settles.
  */
 export class WaitQueue<T> {
-  readonly #deque = new Deque<Waiter<T>>();
+  readonly #deque = new Deque<Waiter<T> | ((value: T) => void)>();
   readonly #clock: Clock;
   #live = 0;
   /** The `primitive` and `kind` published on `channels.waitStart`. */
@@ -127,8 +124,11 @@ export class WaitQueue<T> {
 
   /** Queues a waiter; the caller has checked that `signal` has not aborted. */
   wait(signal: AbortSignal | undefined, timeout: number | undefined): Promise<T> {
-    const { promise, resolve, reject } = Promise.withResolvers<T>();
-    const waiter = new Waiter<T>(resolve, reject);
+    const waiter = new Waiter<T>();
+    const promise = new Promise<T>((resolve, reject) => {
+      waiter.resolve = resolve;
+      waiter.reject = reject;
+    });
     this.#deque.push(waiter);
     this.#live++;
     if (timeout !== undefined && timeout !== Infinity) {
@@ -141,11 +141,26 @@ export class WaitQueue<T> {
     return promise;
   }
 
+  /**
+   * A wait with no signal and no timeout: just a resolver in the queue, nothing else allocated.
+   * It cannot be rejected, so only queues that never `rejectAll()` may use it (Semaphore).
+   */
+  waitPlain(): Promise<T> {
+    this.#live++;
+    if (channels.waitStart.hasSubscribers) channels.waitStart.publish({ primitive: this.owner, kind: this.kind });
+    return new Promise<T>((resolve) => this.#deque.push(resolve));
+  }
+
   /** Resolves the first live waiter with `value`; false when nobody waits. */
   resolveFirst(value: T): boolean {
     for (;;) {
       const waiter = this.#deque.shift();
       if (waiter === undefined) return false;
+      if (typeof waiter === 'function') {
+        this.#live--;
+        waiter(value);
+        return true;
+      }
       if (!waiter.live) continue;
       this.#settle(waiter);
       waiter.resolve(value);
@@ -161,6 +176,7 @@ export class WaitQueue<T> {
   /** Rejects every live waiter with `error`, in FIFO order. */
   rejectAll(error: unknown): void {
     for (let waiter = this.#deque.shift(); waiter !== undefined; waiter = this.#deque.shift()) {
+      if (typeof waiter === 'function') throw new Error('internal: rejectAll() on a queue with plain waiters');
       if (!waiter.live) continue;
       this.#settle(waiter);
       waiter.reject(error);
@@ -171,7 +187,7 @@ export class WaitQueue<T> {
     waiter.live = false;
     this.#live--;
     waiter.timer?.clear();
-    waiter.unlink();
+    waiter.unlink?.();
   }
 
   #cancel(waiter: Waiter<T>, reason: unknown): void {
@@ -182,7 +198,7 @@ export class WaitQueue<T> {
     if (deque.length >= 32 && this.#live * 2 < deque.length) {
       for (let i = deque.length; i > 0; i--) {
         const w = deque.shift()!;
-        if (w.live) deque.push(w);
+        if (typeof w === 'function' || w.live) deque.push(w);
       }
     }
     this.onCancel?.();
@@ -210,7 +226,7 @@ export class Semaphore {
   #value: number;
   #bound = Infinity;
   #kind: 'Semaphore' | 'BoundedSemaphore' | 'Lock' = 'Semaphore';
-  readonly #queue: WaitQueue<Permit>;
+  readonly #queue: WaitQueue<void>;
 
   static {
     configure = (sem, bound, kind, owner) => {
@@ -228,7 +244,7 @@ export class Semaphore {
   constructor(value = 1, options: SemaphoreOptions = {}) {
     checkInteger('value', value, 0, true);
     this.#value = value;
-    this.#queue = new WaitQueue<Permit>(this, 'semaphore', 'Semaphore.acquire()', options.clock ?? getClock());
+    this.#queue = new WaitQueue<void>(this, 'semaphore', 'Semaphore.acquire()', options.clock ?? getClock());
   }
 
   /** Units free now (0 while anyone waits). */
@@ -258,8 +274,7 @@ export class Semaphore {
       this.#value--;
       return Promise.resolve(new Permit(this));
     }
-    // Without a signal there is no hand-off race to guard, so no extra async frame.
-    return signal === undefined ? this.#queue.wait(undefined, timeout) : this.#wait(signal, timeout);
+    return this.#wait(signal, timeout).then(() => new Permit(this));
   }
 
   /** Takes a unit if one is free and nobody waits; true if it did. Give it back with `release()`. */
@@ -271,10 +286,8 @@ export class Semaphore {
 
   /** Gives a unit back: to the first live waiter if any, else to the count. */
   release(): void {
-    if (this.#queue.length > 0) {
-      this.#queue.resolveFirst(new Permit(this));
-      return;
-    }
+    // Waiters are handed the unit itself (the count stays 0): no barging past the queue.
+    if (this.#queue.length > 0 && this.#queue.resolveFirst(undefined)) return;
     if (this.#value + 1 > this.#bound) {
       throw new ReleaseError(this.#kind === 'Lock' ? 'Lock is not acquired' : `BoundedSemaphore released above its initial value (${this.#bound})`);
     }
@@ -286,11 +299,17 @@ export class Semaphore {
    * the unit, not `fn`.
    */
   async use<T>(fn: () => T | PromiseLike<T>, options?: WaitOptions): Promise<T> {
-    const permit = await this.acquire(options);
+    // The hot path of "run this under a limit": no Permit, one promise only when it must wait.
+    if (options !== undefined) {
+      checkWaitOptions(options);
+      if (options.signal?.aborted) throw options.signal.reason;
+    }
+    if (this.#value > 0) this.#value--;
+    else await this.#wait(options?.signal, options?.timeout);
     try {
       return await fn();
     } finally {
-      permit.release();
+      this.release();
     }
   }
 
@@ -298,13 +317,20 @@ export class Semaphore {
     return { value: this.#value, waiting: this.#queue.length, locked: this.#value === 0 };
   }
 
-  async #wait(signal: AbortSignal, timeout: number | undefined): Promise<Permit> {
-    const permit = await this.#queue.wait(signal, timeout);
+  /** Waits for a unit handed over by `release()`. */
+  #wait(signal: AbortSignal | undefined, timeout: number | undefined): Promise<void> {
+    // Without a signal there is no hand-off race to guard, so no extra async frame.
+    if (signal === undefined) return timeout === undefined || timeout === Infinity ? this.#queue.waitPlain() : this.#queue.wait(undefined, timeout);
+    return this.#waitGuarded(signal, timeout);
+  }
+
+  async #waitGuarded(signal: AbortSignal, timeout: number | undefined): Promise<void> {
+    await this.#queue.wait(signal, timeout);
+    // Handed a unit in the same turn the signal aborted: pass it on rather than lose it.
     if (signal.aborted) {
-      permit.release();
+      this.release();
       throw signal.reason;
     }
-    return permit;
   }
 }
 
@@ -331,4 +357,3 @@ export function lockSemaphore(lock: object, options: SemaphoreOptions): Semaphor
   return sem;
 }
 
-function noop(): void {}

@@ -41,6 +41,8 @@ const groups: Record<string, () => Promise<{ cases: (quick: boolean) => Case[] }
   core: () => import('./core/cases.ts'),
   http: () => import('./http/cases.ts'),
   serve: () => import('./serve/cases.ts'),
+  crawl: () => import('./crawl/cases.ts'),
+  download: () => import('./download/cases.ts'),
 };
 
 function median(values: number[]): number {

@@ -2,7 +2,9 @@
 // The `spate` command: parses arguments and calls the library. Nothing else lives here.
 import { Command, CommanderError } from 'commander';
 import { register as registerBench } from './bench.ts';
+import { register as registerCrawl } from './crawl.ts';
 import { register as registerDemo } from './demo.ts';
+import { register as registerDownload } from './download.ts';
 import { register as registerLab } from './lab.ts';
 import { register as registerServeApi } from './serve-api.ts';
 import { register as registerServeNet } from './serve-net.ts';
@@ -17,6 +19,8 @@ const program = new Command('spate')
 registerTour(program);
 registerDemo(program);
 registerLab(program);
+registerCrawl(program);
+registerDownload(program);
 registerBench(program);
 registerServeApi(program);
 registerServeNet(program);

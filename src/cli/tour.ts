@@ -1,17 +1,15 @@
 // `spate tour` (what `npm start` runs): a short walk through spate on the embedded defaults,
 // against a lab server it starts itself: the seeds' timer comparison, the fan-out table, a crawl
 // of the lab's synthetic site and a batch download, each with its progress and summary.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Command } from 'commander';
-import { compareSequentialConcurrent, formatTable } from './demo.ts';
 import { runFanoutCommand } from './bench.ts';
-
-export interface TourStep {
-  title: string;
-  run(context: { labUrl: string; signal: AbortSignal }): Promise<void>;
-}
-
-/** Steps added by the job commands (crawl, download) when they are registered. */
-export const tourSteps: TourStep[] = [];
+import { runCrawlCommand } from './crawl.ts';
+import { compareSequentialConcurrent, formatTable } from './demo.ts';
+import { runDownloadCommand } from './download.ts';
+import { spawnLab } from './lab-process.ts';
 
 export function register(program: Command): void {
   program
@@ -31,12 +29,24 @@ export function register(program: Command): void {
         heading('2. The fan-out table: N URLs that each take 0.25 s, against the lab');
         await runFanoutCommand({ delay: 0.25, sizes: [5, 10, 20], large: opts.quick ? [100, 1000] : [100, 1000, 10_000] }, ac.signal);
 
-        const { spawnLab } = await import('./lab-process.ts');
-        await using lab = await spawnLab(['--pages', opts.quick ? '200' : '2000']);
-        let n = 3;
-        for (const step of tourSteps) {
-          heading(`${n++}. ${step.title}`);
-          await step.run({ labUrl: lab.url, signal: ac.signal });
+        const pages = opts.quick ? 200 : 2000;
+        await using lab = await spawnLab(['--pages', String(pages)]);
+        const work = mkdtempSync(join(tmpdir(), 'spate-tour-'));
+        try {
+          heading(`3. A crawl of the lab's synthetic site (${pages} pages, robots.txt honoured, some links broken on purpose)`);
+          await runCrawlCommand([`${lab.url}/site/default/`], {
+            scope: 'same-host', include: [], exclude: [], concurrency: 32, perHost: 32, robots: true,
+            userAgent: 'spate-crawler/0.1 (+local)', state: join(work, 'crawl.sqlite'), output: join(work, 'pages.jsonl'), progressInterval: 1000,
+          }, ac.signal);
+          process.stdout.write(`one JSON line per page in ${join(work, 'pages.jsonl')} (removed at the end of the tour)\n`);
+
+          const files = opts.quick ? 20 : 200;
+          heading(`4. A batch download: ${files} files of 256 KiB, 8 at a time, written complete or not at all`);
+          const list = join(work, 'list.txt');
+          writeFileSync(list, Array.from({ length: files }, (_, i) => `${lab.url}/files/file-${i}.bin?size=262144`).join('\n') + '\n');
+          await runDownloadCommand(list, { out: join(work, 'files'), concurrency: 8, perHost: 8, retries: 3, progressInterval: 1000 }, ac.signal);
+        } finally {
+          rmSync(work, { recursive: true, force: true });
         }
         process.stdout.write('\nThat was spate. `spate --help` lists the commands; the README has the library.\n');
       } catch (error) {

@@ -25,7 +25,7 @@ export class CancelledError extends SpateError {
   }
 }
 
-/** All the failures of a task group (or of `gather`), raised together. */
+/** All the failures of a task group, raised together (`errors`; `cause` is the first). */
 export class TaskGroupError extends AggregateError {
   readonly code = 'SPATE_TASK_GROUP';
   override name = 'TaskGroupError';

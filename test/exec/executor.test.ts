@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import { Executor } from '../../src/exec/index.ts';
 import { ClosedError, InvalidArgumentError, QueueFull } from '../../src/core/errors.ts';
 
@@ -12,19 +13,9 @@ async function started(shared: SharedArrayBuffer): Promise<void> {
   if (async) await value;
 }
 
+/** The abort listeners `signal` holds right now. */
 function listenerCount(signal: AbortSignal): { count: () => number } {
-  let live = 0;
-  const add = signal.addEventListener.bind(signal);
-  const remove = signal.removeEventListener.bind(signal);
-  signal.addEventListener = ((...args: Parameters<typeof add>) => {
-    live++;
-    add(...args);
-  }) as typeof add;
-  signal.removeEventListener = ((...args: Parameters<typeof remove>) => {
-    live--;
-    remove(...args);
-  }) as typeof remove;
-  return { count: () => live };
+  return { count: () => getEventListeners(signal, 'abort').length };
 }
 
 test('run() - calls the named export in a worker and resolves with its result', async () => {
@@ -84,15 +75,20 @@ test('run() - abort of a queued call rejects with signal.reason and drops it fro
   const blocker = new AbortController();
   const spinning = pool.run('spin', shared, { signal: blocker.signal });
   await started(shared);
-  const ac = new AbortController();
-  const listeners = listenerCount(ac.signal);
-  const queued = pool.run('fib', 10, { signal: ac.signal });
-  assert.equal(pool.stats().queueSize, 1);
-  ac.abort('not needed');
-  await assert.rejects(queued, (e) => e === 'not needed');
-  assert.equal(pool.stats().queueSize, 0);
-  assert.equal(listeners.count(), 0);
-  blocker.abort('done');
+  try {
+    const ac = new AbortController();
+    const listeners = listenerCount(ac.signal);
+    const queued = pool.run('fib', 10, { signal: ac.signal });
+    assert.equal(pool.stats().queueSize, 1);
+    assert.equal(listeners.count(), 1);
+    ac.abort('not needed');
+    await assert.rejects(queued, (e) => e === 'not needed');
+    assert.equal(pool.stats().queueSize, 0);
+    assert.equal(listeners.count(), 0);
+  } finally {
+    // Stop the spinning worker even when an assertion failed, or disposing the pool waits forever.
+    blocker.abort('done');
+  }
   await assert.rejects(spinning, (e) => e === 'done');
 });
 

@@ -177,7 +177,9 @@ export class Executor {
     if (call.transferList !== undefined) options.transferList = [...call.transferList];
     let result: Promise<unknown>;
     try {
-      result = this.#pool.run(call.arg, options);
+      // piscina infers its TransferList type from MessagePort.postMessage's last overload, which
+      // @types/node 24 made the options form; the runtime takes an array, as documented.
+      result = this.#pool.run(call.arg, options as unknown as Parameters<Piscina['run']>[1]);
     } catch (error) {
       result = Promise.reject(error);
     }

@@ -496,7 +496,16 @@ export class Session {
         handedOver = true;
         return { status: res.statusCode, headers: resHeaders, stream: readable };
       }
-      const raw = await readCapped(res.body, maxBody, url.href, metrics);
+      // A declared length within the cap takes undici's own buffering (no stream events); an
+      // unknown one is read chunk by chunk so the cap holds as the bytes arrive.
+      const declared = Number(resHeaders['content-length']);
+      let raw: Buffer;
+      if (declared >= 0 && declared <= maxBody) {
+        raw = Buffer.from(await res.body.arrayBuffer());
+        metrics.bytes += raw.length;
+      } else {
+        raw = await readCapped(res.body, maxBody, url.href, metrics);
+      }
       const decode = decoders[encoding];
       let buffer = raw;
       if (decode && raw.length > 0) {

@@ -11,7 +11,7 @@ import { Dispatcher, Pool } from 'undici';
 export interface ShardedAgentOptions extends Pool.Options {
   /** Connections per origin, over all shards. */
   connections: number;
-  /** Connections per shard. @default 32 */
+  /** Connections per shard. @default 256 */
   shardSize?: number | undefined;
 }
 
@@ -33,7 +33,7 @@ export class ShardedAgent extends Dispatcher {
 
   constructor(options: ShardedAgentOptions) {
     super();
-    const { connections, shardSize = 32, ...rest } = options;
+    const { connections, shardSize = 256, ...rest } = options;
     this.#connections = connections;
     this.#shardSize = Math.max(1, Math.min(shardSize, connections));
     this.#options = rest;

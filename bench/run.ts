@@ -60,14 +60,19 @@ function runVariant(variant: Variant, env: Record<string, string>, timeoutMs: nu
     let err = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk));
     child.stderr.on('data', (chunk: Buffer) => (err += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code) => {
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.on('close', (code, signal) => {
       clearTimeout(timer);
+      if (timedOut) return resolve({ error: `did not finish within ${timeoutMs / 1000} s` });
       const last = out.trim().split('\n').at(-1) ?? '';
       try {
         resolve(JSON.parse(last));
       } catch {
-        resolve({ error: `exit ${code}: ${(err || out).trim().split('\n').slice(-3).join(' | ')}` });
+        resolve({ error: `${signal ? `killed by ${signal}` : `exit ${code}`}: ${(err || out).trim().split('\n').slice(-3).join(' | ')}` });
       }
     });
   });

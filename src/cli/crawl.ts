@@ -7,6 +7,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { Crawler, type CrawlScope, type CrawlStats } from '../crawl/crawler.ts';
 import { normalizeUrl } from '../crawl/normalize.ts';
 import { DEFAULT_USER_AGENT } from '../crawl/robots.ts';
+import { integer, positive } from './parse.ts';
 
 export interface CrawlCliOptions {
   maxDepth?: number;
@@ -28,20 +29,6 @@ export interface CrawlCliOptions {
   json?: boolean;
   sitemap?: boolean;
   progressInterval: number;
-}
-
-function integer(min: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`must be an integer ≥ ${min}.`);
-    return n;
-  };
-}
-
-function positive(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a number > 0.');
-  return n;
 }
 
 function regexList(value: string, previous: RegExp[]): RegExp[] {
@@ -151,7 +138,7 @@ export function register(program: Command): void {
     .option('--exclude <regex>', 'do not follow URLs matching this (repeatable)', regexList, [])
     .option('--concurrency <n>', 'pages in flight at once', integer(1), 32)
     .option('--per-host <n>', 'pages in flight per host', integer(1), 8)
-    .option('--rate <n>', 'requests per second per host (fractions allowed)', positive)
+    .option('--rate <n>', 'requests per second per host (fractions allowed)', positive())
     .option('--no-robots', 'ignore robots.txt (Disallow and Crawl-delay)')
     .option('--follow-nofollow', 'follow rel=nofollow links and <meta name=robots content=nofollow> pages')
     .option('--user-agent <ua>', 'User-Agent header, also matched in robots.txt', DEFAULT_USER_AGENT)

@@ -1,10 +1,11 @@
 // `spate download <list|-> --out DIR`: a resumable batch download, progress on stderr, a summary
 // (or JSON lines) on stdout, an optional JSON report.
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { join } from 'node:path';
 import { Downloader, type DownloadStats, STATE_FILE } from '../download/downloader.ts';
 import { parseList } from '../download/list.ts';
+import { integer, positive } from './parse.ts';
 
 export interface DownloadCliOptions {
   out: string;
@@ -18,20 +19,6 @@ export interface DownloadCliOptions {
   report?: string | undefined;
   json?: boolean | undefined;
   progressInterval: number;
-}
-
-function integer(min: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`must be an integer ≥ ${min}.`);
-    return n;
-  };
-}
-
-function seconds(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a number of seconds > 0.');
-  return n;
 }
 
 const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
@@ -123,7 +110,7 @@ export function register(program: Command): void {
     .option('-c, --concurrency <n>', 'files in flight at once (the maximum, with --adaptive)', integer(1), 8)
     .option('--per-host <n>', 'files in flight per host', integer(1), 4)
     .option('--retries <n>', 'attempts in a row without progress before a file fails', integer(0), 5)
-    .option('--timeout <seconds>', 'a deadline per file, all attempts included', seconds)
+    .option('--timeout <seconds>', 'a deadline per file, all attempts included', positive('a number of seconds'))
     .option('--adaptive', 'move the concurrency with measured throughput and errors')
     .option('--state <file>', `the job's state file (default: <out>/${STATE_FILE})`)
     .option('--resume', 'continue the job in the state file: skip finished files, continue partial ones')

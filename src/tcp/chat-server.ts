@@ -16,12 +16,10 @@
 // timer) and the socket's idle timeout; no other timer.
 import { createServer, type Server, type Socket } from 'node:net';
 import { type Clock, getClock } from '../core/clock.ts';
-import { onAbort } from '../core/signals.ts';
 import { RateLimiter } from '../core/rate-limiter.ts';
 import { checkInteger, checkNonNegative, checkSignal } from '../core/validate.ts';
-import type { CloseOptions } from './echo-server.ts';
 import { LineSplitter } from './line-splitter.ts';
-import { DEFAULT_BACKLOG, checkPort, destroyAll, drain, listen } from './listener.ts';
+import { type CloseOptions, DEFAULT_BACKLOG, Stopper, checkPort, listen } from './listener.ts';
 
 /** A per-client message quota: at most `limit` lines in any `interval` ms. */
 export interface RateLimit {
@@ -127,8 +125,6 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
   let dropped = 0;
   let rateLimited = 0;
   let messages = 0;
-  let state: ChatServer['state'] = 'listening';
-  let stopping: Promise<void> | undefined;
 
   function send(client: Client, data: string | Buffer): void {
     if (client.gone || client.socket.writableEnded) return;
@@ -155,7 +151,7 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
       const nick = client.nick;
       leave(client);
       client.socket.destroy();
-      if (nick !== undefined && state === 'listening') {
+      if (nick !== undefined && stopper.state === 'listening') {
         const data = Buffer.from(`* ${nick} was disconnected: too slow\n`);
         for (const member of members.values()) send(member, data);
       }
@@ -260,40 +256,20 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
     socket.on('error', noop);
     socket.on('close', () => {
       sockets.delete(socket);
-      if (leave(client) && state === 'listening') broadcast(`* ${client.nick} left (${userCount(members.size)})\n`);
+      if (leave(client) && stopper.state === 'listening') broadcast(`* ${client.nick} left (${userCount(members.size)})\n`);
     });
     send(client, PROMPT);
     dropSlow();
   });
 
   const bound = await listen(server, port, host, backlog);
-  const unlinkSignal = onAbort(options.signal, () => void close());
+  const stopper = new Stopper(server, sockets, farewell, clock, options.signal);
 
   function farewell(socket: Socket): void {
     if (!socket.writableEnded) socket.end('* Server shutting down\n');
   }
 
-  function close(closeOptions: CloseOptions = {}): Promise<void> {
-    if (stopping !== undefined) return stopping;
-    const graceMs = checkNonNegative('graceMs', closeOptions.graceMs ?? 5000);
-    state = 'closing';
-    unlinkSignal();
-    stopping = drain(server, sockets, farewell, graceMs, clock).then(() => {
-      state = 'closed';
-    });
-    return stopping;
-  }
 
-  function destroy(): Promise<void> {
-    if (stopping !== undefined && state === 'closed') return stopping;
-    state = 'closing';
-    unlinkSignal();
-    const done = destroyAll(server, sockets).then(() => {
-      state = 'closed';
-    });
-    stopping ??= done;
-    return done;
-  }
 
   return {
     server,
@@ -305,13 +281,13 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
       return sockets.size;
     },
     get state() {
-      return state;
+      return stopper.state;
     },
     users: () => [...members.keys()],
     stats: () => ({ connections: sockets.size, users: members.size, dropped, rateLimited, messages }),
-    close,
-    destroy,
-    [Symbol.asyncDispose]: () => close(),
+    close: (closeOptions?: CloseOptions) => stopper.close(closeOptions),
+    destroy: () => stopper.destroy(),
+    [Symbol.asyncDispose]: () => stopper.close(),
   };
 }
 

@@ -7,10 +7,9 @@
 // served; the user-space write buffer grows by at most the replies to one received chunk (one write per chunk).
 import { createServer, type Server, type Socket } from 'node:net';
 import { type Clock, getClock } from '../core/clock.ts';
-import { onAbort } from '../core/signals.ts';
 import { checkInteger, checkNonNegative, checkSignal } from '../core/validate.ts';
 import { LineSplitter } from './line-splitter.ts';
-import { DEFAULT_BACKLOG, checkPort, destroyAll, drain, listen } from './listener.ts';
+import { type CloseOptions, DEFAULT_BACKLOG, Stopper, checkPort, listen } from './listener.ts';
 
 /** Options of `startEchoServer`. */
 export interface EchoServerOptions {
@@ -32,11 +31,7 @@ export interface EchoServerOptions {
   clock?: Clock | undefined;
 }
 
-/** Options of `close()`. */
-export interface CloseOptions {
-  /** How long connections get to flush and close before they are destroyed. @default 5000 */
-  graceMs?: number | undefined;
-}
+export type { CloseOptions } from './listener.ts';
 
 /** A snapshot of an echo server. */
 export interface EchoServerStats {
@@ -96,8 +91,6 @@ export async function startEchoServer(options: EchoServerOptions = {}): Promise<
   let paused = 0;
   let accepted = 0;
   let lines = 0;
-  let state: EchoServer['state'] = 'listening';
-  let stopping: Promise<void> | undefined;
 
   const server = createServer({ noDelay: true }, (socket) => {
     accepted++;
@@ -148,29 +141,9 @@ export async function startEchoServer(options: EchoServerOptions = {}): Promise<
   if (maxConnections !== Infinity) server.maxConnections = maxConnections;
 
   const bound = await listen(server, port, host, backlog);
-  const unlinkSignal = onAbort(options.signal, () => void close());
+  const stopper = new Stopper(server, sockets, endSocket, clock, options.signal);
 
-  function close(closeOptions: CloseOptions = {}): Promise<void> {
-    if (stopping !== undefined) return stopping;
-    const graceMs = checkNonNegative('graceMs', closeOptions.graceMs ?? 5000);
-    state = 'closing';
-    unlinkSignal();
-    stopping = drain(server, sockets, endSocket, graceMs, clock).then(() => {
-      state = 'closed';
-    });
-    return stopping;
-  }
 
-  function destroy(): Promise<void> {
-    if (stopping !== undefined && state === 'closed') return stopping;
-    state = 'closing';
-    unlinkSignal();
-    const done = destroyAll(server, sockets).then(() => {
-      state = 'closed';
-    });
-    stopping ??= done;
-    return done;
-  }
 
   return {
     server,
@@ -182,12 +155,12 @@ export async function startEchoServer(options: EchoServerOptions = {}): Promise<
       return sockets.size;
     },
     get state() {
-      return state;
+      return stopper.state;
     },
     stats: () => ({ connections: sockets.size, paused, accepted, lines }),
-    close,
-    destroy,
-    [Symbol.asyncDispose]: () => close(),
+    close: (closeOptions?: CloseOptions) => stopper.close(closeOptions),
+    destroy: () => stopper.destroy(),
+    [Symbol.asyncDispose]: () => stopper.close(),
   };
 }
 

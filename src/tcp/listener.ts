@@ -4,6 +4,8 @@
 import type { AddressInfo, Server, Socket } from 'node:net';
 import type { Clock } from '../core/clock.ts';
 import { InvalidArgumentError } from '../core/errors.ts';
+import { onAbort } from '../core/signals.ts';
+import { checkNonNegative } from '../core/validate.ts';
 
 /** Where a server listens. */
 export interface ListenAddress {
@@ -71,5 +73,59 @@ export async function destroyAll(server: Server, sockets: ReadonlySet<Socket>): 
 async function allClosed(sockets: ReadonlySet<Socket>): Promise<void> {
   for (const socket of [...sockets]) {
     if (sockets.has(socket)) await new Promise((resolve) => socket.once('close', resolve));
+  }
+}
+
+/** Where a server is in its life. */
+export type ServerState = 'listening' | 'closing' | 'closed';
+
+/** Options of a server's `close()`. */
+export interface CloseOptions {
+  /** How long connections get to flush and close before they are destroyed. @default 5000 */
+  graceMs?: number | undefined;
+}
+
+/**
+ * The two ways a TCP server stops, with the state they move it through: `close()` drains within
+ * a grace period, `destroy()` stops now; both are idempotent, in either order, and `signal`
+ * aborting means `close()`.
+ */
+export class Stopper {
+  state: ServerState = 'listening';
+  readonly #server: Server;
+  readonly #sockets: ReadonlySet<Socket>;
+  readonly #farewell: (socket: Socket) => void;
+  readonly #clock: Clock;
+  readonly #unlink: () => void;
+  #stopping: Promise<void> | undefined;
+
+  constructor(server: Server, sockets: ReadonlySet<Socket>, farewell: (socket: Socket) => void, clock: Clock, signal: AbortSignal | undefined) {
+    this.#server = server;
+    this.#sockets = sockets;
+    this.#farewell = farewell;
+    this.#clock = clock;
+    this.#unlink = onAbort(signal, () => void this.close());
+  }
+
+  close(options: CloseOptions = {}): Promise<void> {
+    if (this.#stopping !== undefined) return this.#stopping;
+    const graceMs = checkNonNegative('graceMs', options.graceMs ?? 5000);
+    this.state = 'closing';
+    this.#unlink();
+    this.#stopping = drain(this.#server, this.#sockets, this.#farewell, graceMs, this.#clock).then(() => {
+      this.state = 'closed';
+    });
+    return this.#stopping;
+  }
+
+  destroy(): Promise<void> {
+    if (this.#stopping !== undefined && this.state === 'closed') return this.#stopping;
+    this.state = 'closing';
+    this.#unlink();
+    const done = destroyAll(this.#server, this.#sockets).then(() => {
+      this.state = 'closed';
+    });
+    this.#stopping ??= done;
+    return done;
   }
 }

@@ -4,15 +4,7 @@ import { shield } from '../../src/core/shield.ts';
 import { createTask } from '../../src/core/task.ts';
 import { sleep } from '../../src/core/sleep.ts';
 import { VirtualClock } from '../../src/testing/virtual-clock.ts';
-
-function countListeners(signal: AbortSignal) {
-  const counts = { added: 0, removed: 0 };
-  const add = signal.addEventListener.bind(signal);
-  const remove = signal.removeEventListener.bind(signal);
-  signal.addEventListener = ((...args: Parameters<typeof add>) => (counts.added++, add(...args))) as typeof add;
-  signal.removeEventListener = ((...args: Parameters<typeof remove>) => (counts.removed++, remove(...args))) as typeof remove;
-  return counts;
-}
+import { countListeners } from '../helpers/listeners.ts';
 
 test('shield() - the caller\'s abort rejects the wait but the inner task runs on to completion', async () => {
   const clock = new VirtualClock();

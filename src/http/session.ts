@@ -11,7 +11,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
-import { request as undiciRequest, type Dispatcher } from 'undici';
+import { Agent, request as undiciRequest, type Dispatcher } from 'undici';
 import { exponentialBackoff, type Backoff } from '../core/backoff.ts';
 import { CircuitBreaker, type CircuitBreakerOptions } from '../core/circuit-breaker.ts';
 import { type Clock, getClock } from '../core/clock.ts';
@@ -129,6 +129,7 @@ interface HopResult {
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const SHARD_SIZE = 256;
 const decoders: Record<string, (buf: Buffer, opts: zlib.ZlibOptions) => Promise<Buffer>> = {
   gzip: promisify(zlib.gunzip),
   'x-gzip': promisify(zlib.gunzip),
@@ -184,12 +185,9 @@ export class Session {
     };
     const connections = checkInteger('connections', options.connections ?? 128, 1);
     this.#ownsAgent = options.dispatcher === undefined;
-    this.#agent = options.dispatcher ?? new ShardedAgent({
-      connections,
-      connect: { timeout: this.#timeouts.connect },
-      headersTimeout: this.#timeouts.headers,
-      bodyTimeout: this.#timeouts.body,
-    });
+    const poolOptions = { connections, connect: { timeout: this.#timeouts.connect }, headersTimeout: this.#timeouts.headers, bodyTimeout: this.#timeouts.body };
+    // Sharding pays for itself only past a few hundred connections per origin (see sharded-agent.ts).
+    this.#agent = options.dispatcher ?? (connections > SHARD_SIZE ? new ShardedAgent({ ...poolOptions, shardSize: SHARD_SIZE }) : new Agent(poolOptions));
     this.#baseUrl = options.baseUrl === undefined ? undefined : new URL(options.baseUrl);
     this.#headers = {
       'user-agent': options.userAgent ?? 'spate/0.1',
@@ -434,13 +432,8 @@ export class Session {
   /** One request to one URL, guarded by the host's breaker, caps and rate limit. */
   async #hop(url: URL, method: string, headers: Record<string, string>, body: RequestOptions['body'], signal: AbortSignal, stream: boolean, maxBody: number): Promise<HopResult> {
     const host = this.#host(url);
-    const send = async ({ signal }: { signal: AbortSignal }): Promise<HopResult> => {
-      const result = await this.#send(url, method, headers, body, signal, host, stream, maxBody);
-      // A 5xx counts against the breaker: throw it through, and take it back out below.
-      if (result.status >= 500 && host.breaker) throw new HopFailure(result);
-      return result;
-    };
-    if (!host.breaker) return send({ signal });
+    if (!host.breaker) return this.#send(url, method, headers, body, signal, host, stream, maxBody);
+    const send = ({ signal }: { signal: AbortSignal }) => this.#send(url, method, headers, body, signal, host, stream, maxBody);
     try {
       return await host.breaker.execute(send, { signal });
     } catch (error) {
@@ -476,7 +469,9 @@ export class Session {
       const encoding = this.#decompress ? String(resHeaders['content-encoding'] ?? '').trim().toLowerCase() : '';
       if (method === 'HEAD' || res.statusCode === 204 || res.statusCode === 304 || REDIRECTS.has(res.statusCode)) {
         await res.body.dump();
-        return { status: res.statusCode, headers: resHeaders, buffer: Buffer.alloc(0) };
+        const result = { status: res.statusCode, headers: resHeaders, buffer: Buffer.alloc(0) };
+        if (res.statusCode >= 500 && host.breaker) throw new HopFailure(result);
+        return result;
       }
       if (stream && res.statusCode < 400) {
         const counter = new Transform({
@@ -516,8 +511,12 @@ export class Session {
           throw error;
         }
       }
-      return { status: res.statusCode, headers: resHeaders, buffer };
+      const result = { status: res.statusCode, headers: resHeaders, buffer };
+      // A 5xx counts against the host's breaker: thrown through it, taken back out in #hop.
+      if (res.statusCode >= 500 && host.breaker) throw new HopFailure(result);
+      return result;
     } catch (error) {
+      if (error instanceof HopFailure) throw error;
       if (signal.aborted) throw signal.reason;
       const mapped = toHttpError(error, url.href, this.#timeouts);
       metrics.error(errorCode(mapped));

@@ -231,19 +231,27 @@ export class Session {
   }
 
   /** Sends a request; resolves with the final response (after redirects and retries). */
-  async request(input: string | URL, options: RequestOptions = {}): Promise<HttpResponse> {
-    if (this.#closed) throw new ClosedError('the session is closed');
-    checkSignal(options.signal);
-    const url = this.#resolve(input, options.query);
+  request(input: string | URL, options: RequestOptions = {}): Promise<HttpResponse> {
+    let url: URL;
+    let headers: Record<string, string>;
+    let body: RequestOptions['body'];
+    try {
+      if (this.#closed) throw new ClosedError('the session is closed');
+      checkSignal(options.signal);
+      url = this.#resolve(input, options.query);
+      ({ headers, body } = this.#prepare(options));
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const method = (options.method ?? 'GET').toUpperCase();
-    const { headers, body } = this.#prepare(options);
     const started = this.#clock.now();
     const total = options.timeout ?? this.#timeouts.total;
-    if (options.signal === undefined && total === undefined) {
-      // Nothing can abort this request: skip the controller, its listener and undici's.
-      const response = await this.#withRetries(url, method, headers, body, options, NEVER, started);
-      return response;
-    }
+    // Nothing can abort this request: no controller, no listener, no extra async frame.
+    if (options.signal === undefined && total === undefined) return this.#withRetries(url, method, headers, body, options, NEVER, started);
+    return this.#withDeadline(url, method, headers, body, options, started, total);
+  }
+
+  async #withDeadline(url: URL, method: string, headers: Record<string, string>, body: RequestOptions['body'], options: RequestOptions, started: number, total: number | undefined): Promise<HttpResponse> {
     const controller = new LinkedController(options.signal);
     const timer = total === undefined ? undefined : this.#clock.setTimer(total, () => controller.abort(new HttpTimeoutError('total', url.href, total)));
     let handedOver = false;
@@ -381,7 +389,10 @@ export class Session {
     let currentBody = body;
     let currentHeaders = headers;
     for (;;) {
-      const hop = await this.#hop(current, currentMethod, currentHeaders, currentBody, signal, options.stream === true, maxBody);
+      const host = this.#host(current);
+      const hop = host.breaker
+        ? await this.#guarded(host.breaker, current, currentMethod, currentHeaders, currentBody, signal, host, options.stream === true, maxBody)
+        : await this.#send(current, currentMethod, currentHeaders, currentBody, signal, host, options.stream === true, maxBody);
       const location = REDIRECTS.has(hop.status) ? hop.headers.location : undefined;
       if (typeof location !== 'string' || maxRedirects === 0) {
         return new HttpResponse({
@@ -429,13 +440,10 @@ export class Session {
     return state;
   }
 
-  /** One request to one URL, guarded by the host's breaker, caps and rate limit. */
-  async #hop(url: URL, method: string, headers: Record<string, string>, body: RequestOptions['body'], signal: AbortSignal, stream: boolean, maxBody: number): Promise<HopResult> {
-    const host = this.#host(url);
-    if (!host.breaker) return this.#send(url, method, headers, body, signal, host, stream, maxBody);
-    const send = ({ signal }: { signal: AbortSignal }) => this.#send(url, method, headers, body, signal, host, stream, maxBody);
+  /** One request through the host's circuit breaker; a 5xx counts as a failure there but is still answered. */
+  async #guarded(breaker: CircuitBreaker, url: URL, method: string, headers: Record<string, string>, body: RequestOptions['body'], signal: AbortSignal, host: HostState, stream: boolean, maxBody: number): Promise<HopResult> {
     try {
-      return await host.breaker.execute(send, { signal });
+      return await breaker.execute(({ signal }) => this.#send(url, method, headers, body, signal, host, stream, maxBody), { signal });
     } catch (error) {
       if (error instanceof HopFailure) return error.result;
       throw error;
@@ -512,7 +520,7 @@ export class Session {
         }
       }
       const result = { status: res.statusCode, headers: resHeaders, buffer };
-      // A 5xx counts against the host's breaker: thrown through it, taken back out in #hop.
+      // A 5xx counts against the host's breaker: thrown through it, taken back out in #guarded.
       if (res.statusCode >= 500 && host.breaker) throw new HopFailure(result);
       return result;
     } catch (error) {

@@ -4,28 +4,10 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import type { fastify } from 'fastify';
+// The same schemas as spate's API, so the floor serialises exactly as spate does.
+import { echoSchema, healthSchema } from '../../src/serve/api.ts';
 
 const kind = process.argv[2];
-
-// Copied from src/serve/api.ts (keep in step): the floor serialises the same way spate does.
-const healthSchema = {
-  response: {
-    200: {
-      type: 'object',
-      properties: { status: { type: 'string' }, uptime: { type: 'number' }, timestamp: { type: 'number' }, pid: { type: 'integer' } },
-    },
-  },
-} as const;
-
-const echoSchema = {
-  body: { type: 'object' },
-  response: {
-    200: {
-      type: 'object',
-      properties: { received: {}, processed: { type: 'boolean' }, timestamp: { type: 'number' } },
-    },
-  },
-} as const;
 
 interface Running {
   url: string;

@@ -103,7 +103,8 @@ const MIB = 1024 * 1024;
 const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const UNMATCHED_ROUTE = '<unmatched>';
 
-const healthSchema = {
+/** The route schemas, exported so the benchmark's bare-Fastify floor serialises exactly as spate does. */
+export const healthSchema = {
   response: {
     200: {
       type: 'object',
@@ -112,7 +113,7 @@ const healthSchema = {
   },
 } as const;
 
-const echoSchema = {
+export const echoSchema = {
   body: { type: 'object' },
   response: {
     200: {

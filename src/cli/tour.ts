@@ -1,7 +1,7 @@
 // `spate tour` (what `npm start` runs): a short walk through spate on the embedded defaults,
 // against a lab server it starts itself: the seeds' timer comparison, the fan-out table, a crawl
 // of the lab's synthetic site and a batch download, each with its progress and summary.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -38,7 +38,8 @@ export function register(program: Command): void {
             scope: 'same-host', include: [], exclude: [], concurrency: 32, perHost: 32, robots: true,
             userAgent: 'spate-crawler/0.1 (+local)', state: join(work, 'crawl.sqlite'), output: join(work, 'pages.jsonl'), progressInterval: 1000,
           }, ac.signal);
-          process.stdout.write(`one JSON line per page in ${join(work, 'pages.jsonl')} (removed at the end of the tour)\n`);
+          const first = readFileSync(join(work, 'pages.jsonl'), 'utf8').split('\n', 1)[0];
+          process.stdout.write(`The output has one JSON line per page, like this one:\n${first}\n`);
 
           const files = opts.quick ? 20 : 200;
           heading(`4. A batch download: ${files} files of 256 KiB, 8 at a time, written complete or not at all`);

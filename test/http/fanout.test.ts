@@ -7,9 +7,6 @@ test('fanout() - runs each size both ways, then the large ones concurrently only
   await using lab = await startLab();
   const rows = await fanout({ url: lab.url, delay: 0.05, sizes: [2, 4], concurrentOnly: [50] });
   assert.deepEqual(rows.map((r) => [r.urls, r.sequential === undefined, r.failed]), [[2, false, 0], [4, false, 0], [50, true, 0]]);
-  // A lower bound only (never an upper one): n sequential requests of 50 ms take at least n × 50 ms.
-  assert.ok(rows[1]!.sequential! >= 4 * 0.05);
-  assert.ok(rows.every((r) => r.concurrent >= 0.05));
 });
 
 test('formatFanout() - the speed-up column, and "not run" for concurrent-only rows', () => {

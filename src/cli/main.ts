@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // The `spate` command: parses arguments and calls the library. Nothing else lives here.
+import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { register as registerBench } from './bench.ts';
 import { register as registerCrawl } from './crawl.ts';
@@ -11,7 +12,10 @@ import { register as registerServeNet } from './serve-net.ts';
 import { register as registerTour } from './tour.ts';
 import { register as registerWs } from './ws.ts';
 
+const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+
 const program = new Command('spate')
+  .version(version)
   .description('High-concurrency async I/O: a crawler, a downloader, servers and a lab, on asyncio\'s model.')
   .showHelpAfterError()
   .exitOverride();

@@ -219,6 +219,8 @@ export class Crawler {
   #output: JsonlOutput | undefined;
   #stop: LinkedController | undefined;
   #flushTimer: Timer | undefined;
+  /** A failure of a timer-driven commit, rethrown by run(). */
+  #fatal: { error: unknown } | undefined;
   #wake: PromiseWithResolvers<void> = Promise.withResolvers<void>();
   readonly #ended: PromiseWithResolvers<void> = Promise.withResolvers<void>();
   #started = 0;
@@ -372,6 +374,7 @@ export class Crawler {
       const workers: Promise<void>[] = [];
       for (let i = 0; i < this.#concurrency; i++) workers.push(this.#worker());
       await Promise.all(workers);
+      if (this.#fatal !== undefined) throw this.#fatal.error;
       interrupted = this.#stop.signal.aborted;
       this.#putBack();
       this.#flush();
@@ -477,7 +480,15 @@ export class Crawler {
     }
     this.#flushTimer ??= this.#clock.setTimer(this.#flushMs, () => {
       this.#flushTimer = undefined;
-      this.#flush();
+      try {
+        this.#flush();
+      } catch (error) {
+        // A commit that fails from a timer (disk full, a locked file) has no caller to reach:
+        // stop the crawl and let run() reject with it. The batch was rolled back, so a resume
+        // puts its pages back in the queue.
+        this.#fatal ??= { error };
+        this.#stop?.abort(error);
+      }
     });
   }
 

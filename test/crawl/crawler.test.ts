@@ -284,3 +284,33 @@ test('Crawler - options are checked at construction', () => {
   assert.throws(() => new Crawler({ seeds: ['http://x/'], scope: 'world' as 'prefix' }), /scope/);
   assert.throws(() => new Crawler({ seeds: ['http://x/'], include: ['x' as unknown as RegExp] }), /include/);
 });
+
+test('Crawler - a commit that fails (disk full, say) ends run() with that error, never an uncaught throw', async () => {
+  const inner = SqliteCrawlStore.open(':memory:');
+  const diskFull = Object.assign(new Error('database or disk is full'), { code: 'ERR_SQLITE_ERROR' });
+  let failed = 0;
+  // A commit made by the flush timer fails: no caller is there to catch it, so the crawler must.
+  const store = new Proxy(inner, {
+    get(target, key, receiver) {
+      if (key === 'commit') {
+        return (...args: Parameters<SqliteCrawlStore['commit']>) => {
+          if (/listOnTimeout/.test(new Error().stack ?? '')) {
+            failed++;
+            throw diskFull;
+          }
+          return target.commit(...args);
+        };
+      }
+      const value = Reflect.get(target, key, receiver) as unknown;
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  try {
+    // Pages take 30 ms, so the 5 ms flush timer fires while every worker is still fetching.
+    const crawler = new Crawler({ seeds: [`${lab.url}/site/pages=50,fanout=5,latency=30/`], store, concurrency: 4, batchSize: 1000, flushMs: 5 });
+    await assert.rejects(crawler.run(), (e) => e === diskFull);
+    assert.ok(failed >= 1);
+  } finally {
+    inner.close();
+  }
+});

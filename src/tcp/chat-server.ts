@@ -19,7 +19,7 @@ import { type Clock, getClock } from '../core/clock.ts';
 import { RateLimiter } from '../core/rate-limiter.ts';
 import { checkInteger, checkNonNegative, checkSignal } from '../core/validate.ts';
 import { LineSplitter } from './line-splitter.ts';
-import { type CloseOptions, DEFAULT_BACKLOG, Stopper, checkPort, listen } from './listener.ts';
+import { type CloseOptions, DEFAULT_BACKLOG, Stopper, checkPort, listen, serverHandle } from './listener.ts';
 
 /** A per-client message quota: at most `limit` lines in any `interval` ms. */
 export interface RateLimit {
@@ -269,26 +269,12 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
     if (!socket.writableEnded) socket.end('* Server shutting down\n');
   }
 
-
-
-  return {
-    server,
-    host: bound.host,
-    port: bound.port,
-    address: bound.address,
-    url: `tcp://${bound.address}`,
-    get connections() {
-      return sockets.size;
-    },
-    get state() {
-      return stopper.state;
-    },
+  // Object.assign keeps the handle's getters live (it reads only the source's properties).
+  return Object.assign(serverHandle(server, bound, sockets, stopper), {
     users: () => [...members.keys()],
     stats: () => ({ connections: sockets.size, users: members.size, dropped, rateLimited, messages }),
-    close: (closeOptions?: CloseOptions) => stopper.close(closeOptions),
-    destroy: () => stopper.destroy(),
-    [Symbol.asyncDispose]: () => stopper.close(),
-  };
+  });
+
 }
 
 function userCount(n: number): string {

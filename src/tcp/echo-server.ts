@@ -9,7 +9,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { type Clock, getClock } from '../core/clock.ts';
 import { checkInteger, checkNonNegative, checkSignal } from '../core/validate.ts';
 import { LineSplitter } from './line-splitter.ts';
-import { type CloseOptions, DEFAULT_BACKLOG, Stopper, checkPort, listen } from './listener.ts';
+import { type CloseOptions, DEFAULT_BACKLOG, Stopper, checkPort, listen, serverHandle } from './listener.ts';
 
 /** Options of `startEchoServer`. */
 export interface EchoServerOptions {
@@ -143,25 +143,11 @@ export async function startEchoServer(options: EchoServerOptions = {}): Promise<
   const bound = await listen(server, port, host, backlog);
   const stopper = new Stopper(server, sockets, endSocket, clock, options.signal);
 
-
-
-  return {
-    server,
-    host: bound.host,
-    port: bound.port,
-    address: bound.address,
-    url: `tcp://${bound.address}`,
-    get connections() {
-      return sockets.size;
-    },
-    get state() {
-      return stopper.state;
-    },
+  // Object.assign keeps the handle's getters live (it reads only the source's properties).
+  return Object.assign(serverHandle(server, bound, sockets, stopper), {
     stats: () => ({ connections: sockets.size, paused, accepted, lines }),
-    close: (closeOptions?: CloseOptions) => stopper.close(closeOptions),
-    destroy: () => stopper.destroy(),
-    [Symbol.asyncDispose]: () => stopper.close(),
-  };
+  });
+
 }
 
 function endSocket(socket: Socket): void {

@@ -129,3 +129,36 @@ export class Stopper {
     return done;
   }
 }
+
+/** What every TCP server hands back: where it listens, its connections and state, and how to stop it. */
+export interface ServerHandle extends AsyncDisposable {
+  readonly server: Server;
+  readonly host: string;
+  readonly port: number;
+  readonly address: string;
+  readonly url: string;
+  readonly connections: number;
+  readonly state: ServerState;
+  close(options?: CloseOptions): Promise<void>;
+  destroy(): Promise<void>;
+}
+
+/** The common part of a server's handle; the server adds its own fields with `Object.assign`. */
+export function serverHandle(server: Server, bound: ListenAddress, sockets: ReadonlySet<Socket>, stopper: Stopper): ServerHandle {
+  return {
+    server,
+    host: bound.host,
+    port: bound.port,
+    address: bound.address,
+    url: `tcp://${bound.address}`,
+    get connections() {
+      return sockets.size;
+    },
+    get state() {
+      return stopper.state;
+    },
+    close: (options?: CloseOptions) => stopper.close(options),
+    destroy: () => stopper.destroy(),
+    [Symbol.asyncDispose]: () => stopper.close(),
+  };
+}

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { defaultStatePath } from '../../src/cli/crawl.ts';
 import { startLab, type Lab } from '../../src/lab/index.ts';
 
-const main = fileURLToPath(new URL('./fixtures/crawl-main.ts', import.meta.url));
+const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 let lab: Lab;
 let dir: string;
 

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { fileBytes, startLab } from '../../src/lab/index.ts';
 import { PARTIAL_DIR } from '../../src/download/downloader.ts';
 
-const main = fileURLToPath(new URL('./fixtures/download-main.ts', import.meta.url));
+const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 type Lab = Awaited<ReturnType<typeof startLab>>;
 let lab: Lab;
 let dir: string;

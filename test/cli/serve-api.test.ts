@@ -6,7 +6,7 @@ import { createServer } from 'node:net';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-const program = fileURLToPath(new URL('./fixtures/serve-api-program.ts', import.meta.url));
+const program = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const children: ChildProcess[] = [];
 
 after(() => {

@@ -6,7 +6,7 @@ import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 
-const program = fileURLToPath(new URL('./fixtures/serve-net-program.ts', import.meta.url));
+const program = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const children: ChildProcess[] = [];
 
 after(() => {

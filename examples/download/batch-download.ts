@@ -24,7 +24,7 @@ async function batchDownload(urls: string[], dir: string, maxConcurrent = 10) {
   await using downloader = new Downloader({ out: dir, concurrency: maxConcurrent, perHost: maxConcurrent, backoff: () => 10 });
   const summary = await downloader.run(urls.map((url, i) => ({ url, line: i + 1 })));
   const results: DownloadResult[] = [...downloader.results()];
-  return { results, totals: { total: summary.total, success: summary.success, failed: summary.failed, total_size: summary.total_size } };
+  return { results, totals: { total: summary.total, success: summary.success, failed: summary.failed, total_size: summary.totalBytes } };
 }
 
 try {

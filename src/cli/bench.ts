@@ -1,7 +1,9 @@
 // `spate bench fanout`: the seeds' sequential-vs-concurrent table against the lab.
 import { type Command, InvalidArgumentError } from 'commander';
 import { fanout, formatFanout } from '../http/fanout.ts';
+import { EXIT, runJob, usageManners } from './job.ts';
 import { spawnLab } from './lab-process.ts';
+import { durationOption } from './parse.ts';
 
 function sizes(value: string): number[] {
   const list = value.split(',').filter(Boolean).map(Number);
@@ -9,13 +11,8 @@ function sizes(value: string): number[] {
   return list;
 }
 
-function seconds(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0 || n > 60) throw new InvalidArgumentError('must be a number of seconds in [0, 60].');
-  return n;
-}
-
 export interface FanoutCliOptions {
+  /** Seconds each URL takes on the server. */
   delay: number;
   sizes: number[];
   large: number[];
@@ -23,12 +20,12 @@ export interface FanoutCliOptions {
   json?: boolean;
 }
 
-/** Runs the fan-out table against `url`, or against a lab it starts; prints it. */
-export async function runFanoutCommand(opts: FanoutCliOptions, signal?: AbortSignal): Promise<void> {
+/** Runs the fan-out table against `url`, or against a lab it starts; prints each row as it completes. */
+export async function runFanoutCommand(opts: FanoutCliOptions, signal?: AbortSignal): Promise<number> {
   const lab = opts.url ? undefined : await spawnLab();
   try {
     const url = opts.url ?? lab!.url;
-    if (!opts.json) process.stdout.write(`Fan-out against ${url}/delay/${opts.delay}\n`);
+    if (!opts.json) process.stdout.write(`Fan-out against ${url}/delay/${opts.delay}\n${formatFanout([], opts.delay)}\n`);
     const rows = await fanout({
       url,
       delay: opts.delay,
@@ -36,40 +33,34 @@ export async function runFanoutCommand(opts: FanoutCliOptions, signal?: AbortSig
       concurrentOnly: opts.large,
       signal,
       onRow: (row) => {
-        if (opts.json) process.stdout.write(`${JSON.stringify(row)}\n`);
+        process.stdout.write(opts.json ? `${JSON.stringify(row)}\n` : `${formatFanout([row], opts.delay).split('\n').at(-1)}\n`);
       },
     });
-    if (!opts.json) process.stdout.write(`${formatFanout(rows, opts.delay)}\n`);
-    if (rows.some((r) => r.failed > 0)) process.exitCode = 1;
+    return rows.some((r) => r.failed > 0) ? EXIT.failed : EXIT.ok;
   } finally {
     await lab?.close();
   }
 }
 
 export function register(program: Command): void {
-  const bench = program.commands.find((c) => c.name() === 'bench') ?? program.command('bench').description('Measurements you can run yourself (the side-by-side suite is `npm run bench`)');
-  bench
-    .command('fanout')
-    .description('N URLs that each take --delay seconds: sequential vs concurrent, same client (the seeds\' table)')
-    .option('--delay <seconds>', 'server-side delay of each URL', seconds, 1)
+  const bench = program.commands.find((c) => c.name() === 'bench') ?? usageManners(program.command('bench').description('Measurements you can run yourself (the side-by-side suite is `npm run bench`)'));
+  usageManners(bench.command('fanout'))
+    .description('N URLs that each take --delay on the server: sequential vs concurrent, same client (the seeds\' table); each row prints as it completes')
+    .addOption(durationOption('--delay <duration>', 'server-side delay of each URL', 1000, 60_000))
     .option('--sizes <list>', 'sizes run both ways', sizes, [5, 10, 20, 50, 100])
     .option('--large <list>', 'sizes run concurrently only', sizes, [1000, 10_000])
+    .option('--quick', 'a short run: --delay 250ms, sizes 5,10,20, large 100,1000 (options given explicitly still win)')
     .option('--url <url>', 'a running lab to use instead of starting one')
     .option('--json', 'one JSON line per row')
-    .action(async (opts: FanoutCliOptions) => {
-      const ac = new AbortController();
-      const stop = () => ac.abort(new Error('interrupted'));
-      process.once('SIGINT', stop);
-      try {
-        await runFanoutCommand(opts, ac.signal);
-      } catch (error) {
-        if (ac.signal.aborted) {
-          process.exitCode = 130;
-          return;
-        }
-        throw error;
-      } finally {
-        process.off('SIGINT', stop);
-      }
+    .action((opts: Omit<FanoutCliOptions, 'delay'> & { delay: number; quick?: boolean }, command: Command) => {
+      const given = (name: string) => command.getOptionValueSource(name) === 'cli';
+      const quick = opts.quick === true;
+      const run: FanoutCliOptions = {
+        ...opts,
+        delay: (quick && !given('delay') ? 250 : opts.delay) / 1000,
+        sizes: quick && !given('sizes') ? [5, 10, 20] : opts.sizes,
+        large: quick && !given('large') ? [100, 1000] : opts.large,
+      };
+      return runJob('bench fanout', ({ signal }) => runFanoutCommand(run, signal));
     });
 }

@@ -1,13 +1,14 @@
 // `spate crawl <url…>`: a resumable breadth-first crawl, JSON lines out, progress on stderr.
 import { createHash } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { Crawler, type CrawlScope, type CrawlStats } from '../crawl/crawler.ts';
 import { normalizeUrl } from '../crawl/normalize.ts';
 import { DEFAULT_USER_AGENT } from '../crawl/robots.ts';
-import { integer, positive } from './parse.ts';
+import { EXIT, noteCursorHidden, runJob, usageError, usageManners } from './job.ts';
+import { checkOutputDir, checkOutputFile, durationOption, integer, positive } from './parse.ts';
 
 export interface CrawlCliOptions {
   maxDepth?: number;
@@ -27,6 +28,8 @@ export interface CrawlCliOptions {
   fresh?: boolean;
   output: string;
   json?: boolean;
+  quiet?: boolean;
+  verbose?: boolean;
   sitemap?: boolean;
   progressInterval: number;
 }
@@ -55,25 +58,29 @@ function line(s: CrawlStats): string {
   return `${s.pages}${limit} pages, ${s.rate.toFixed(1)}/s, ${s.failed} failed, ${s.blocked} blocked, ${s.inFlight} in flight, ${s.queued} queued`;
 }
 
-/** Runs the crawl the CLI describes; returns the exit code. */
+/** Checks a state file path before any work: its folder can be made and the file created or opened. */
+export function checkStateFile(path: string, option: string): void {
+  checkOutputDir(dirname(path), option);
+  if (existsSync(dirname(path))) checkOutputFile(path, option);
+}
+
+/**
+ * Runs the crawl the CLI describes; returns the exit code. Progress goes to stderr (a bar on a
+ * terminal, lines otherwise, JSON lines with --json, nothing with --quiet); pages go to --output.
+ */
 export async function runCrawlCommand(seeds: string[], opts: CrawlCliOptions, signal: AbortSignal): Promise<number> {
   for (const seed of seeds) {
-    if (normalizeUrl(seed) === undefined) {
-      process.stderr.write(`spate crawl: not an http(s) URL: ${seed}\n`);
-      return 2;
-    }
+    if (normalizeUrl(seed) === undefined) return usageError('crawl', `not an http(s) URL: ${seed}`);
   }
-  if (opts.resume && opts.fresh) {
-    process.stderr.write('spate crawl: --resume and --fresh exclude each other\n');
-    return 2;
-  }
+  if (opts.resume && opts.fresh) return usageError('crawl', '--resume and --fresh exclude each other');
   const statePath = opts.state ?? defaultStatePath(seeds);
+  checkOutputFile(opts.output, '--output');
+  checkStateFile(statePath, '--state');
   if (existsSync(statePath)) {
     if (opts.fresh) {
       for (const suffix of ['', '-wal', '-shm']) rmSync(`${statePath}${suffix}`, { force: true });
     } else if (!opts.resume) {
-      process.stderr.write(`spate crawl: ${statePath} holds the state of an earlier run of this crawl; pass --resume to continue it, or --fresh to start over\n`);
-      return 2;
+      return usageError('crawl', `${statePath} holds the state of an earlier run of this crawl; pass --resume to continue it, or --fresh to start over`);
     }
   }
   const crawler = new Crawler({
@@ -93,40 +100,57 @@ export async function runCrawlCommand(seeds: string[], opts: CrawlCliOptions, si
     statePath,
     output: opts.output,
     sitemap: opts.sitemap,
+    onPage: opts.verbose ? (page) => {
+      process.stderr.write(`spate crawl: ${page.status ?? '---'} depth ${page.depth} ${page.url}${page.error ? ` (${page.error})` : ''}\n`);
+    } : undefined,
     signal,
   });
   const running = crawler.run();
-  const tty = process.stderr.isTTY && !opts.json;
+  const tty = process.stderr.isTTY && !opts.json && !opts.quiet;
+  const bounded = opts.maxPages !== undefined;
   const bar = tty
     ? new cliProgress.SingleBar({
-      format: opts.maxPages === undefined
-        ? 'crawl {pages} pages | {rate}/s | {failed} failed | {inFlight} in flight | {queued} queued'
-        : 'crawl [{bar}] {pages}/{total} | {rate}/s | ETA {eta_formatted} | {failed} failed | {inFlight} in flight',
+      // An unknown total shows counts and a rate, never a fraction.
+      format: bounded
+        ? 'crawl [{bar}] {pages}/{total} | {rate}/s | ETA {eta_formatted} | {failed} failed | {inFlight} in flight'
+        : 'crawl {pages} pages | {rate}/s | {failed} failed | {inFlight} in flight | {queued} queued',
       hideCursor: true,
       stream: process.stderr,
     }, cliProgress.Presets.shades_classic)
     : undefined;
-  bar?.start(opts.maxPages ?? 0, 0, { pages: 0, rate: '0.0', failed: 0, inFlight: 0, queued: 0 });
-  for await (const s of crawler.progress(tty ? 200 : opts.progressInterval)) {
+  const show = (s: CrawlStats) => {
+    if (opts.quiet) return;
     if (bar) bar.update(s.pages, { pages: s.pages, rate: s.rate.toFixed(1), failed: s.failed, inFlight: s.inFlight, queued: s.queued });
     else if (opts.json) process.stderr.write(`${JSON.stringify({ progress: s })}\n`);
     else process.stderr.write(`spate crawl: ${line(s)}\n`);
+  };
+  if (bar) {
+    noteCursorHidden();
+    bar.start(opts.maxPages ?? 0, 0, { pages: 0, rate: '0.0', failed: 0, inFlight: 0, queued: 0 });
   }
-  bar?.stop();
-  const summary = await running;
+  // Progress is polled, not awaited: a crawl that fails at once must end the command at once.
+  const timer = setInterval(() => show(crawler.stats()), tty ? 200 : opts.progressInterval);
+  let summary;
+  try {
+    summary = await running;
+    if (bar) show(summary); // the last frame agrees with the summary
+  } finally {
+    clearInterval(timer);
+    bar?.stop();
+  }
   if (opts.json) {
     process.stderr.write(`${JSON.stringify({ summary: { ...summary, state: statePath } })}\n`);
-  } else {
+  } else if (!opts.quiet || summary.interrupted) {
     const how = summary.interrupted ? `interrupted; continue with --resume (state: ${statePath})` : `done in ${(summary.elapsedMs / 1000).toFixed(1)} s`;
     process.stderr.write(`spate crawl: ${summary.done} pages ok, ${summary.failed} failed, ${summary.blocked} blocked by robots.txt — ${how}\n`);
   }
-  if (summary.interrupted) return 130;
-  return summary.failed > 0 ? 1 : 0;
+  if (summary.interrupted) return EXIT.interrupted;
+  return summary.failed > 0 ? EXIT.failed : EXIT.ok;
 }
 
 /** Adds `spate crawl`. */
 export function register(program: Command): void {
-  program
+  const command = program
     .command('crawl')
     .description('Crawl breadth-first from the given URLs; one JSON line per page (to stdout or --output). Resumable after Ctrl-C or a crash.')
     .argument('<url...>', 'start URLs (they define the scope)')
@@ -136,9 +160,9 @@ export function register(program: Command): void {
     .addOption(new Option('--scope <scope>', 'which links are followed').choices(['same-host', 'same-domain', 'prefix']).default('same-host'))
     .option('--include <regex>', 'follow only URLs matching this (repeatable)', regexList, [])
     .option('--exclude <regex>', 'do not follow URLs matching this (repeatable)', regexList, [])
-    .option('--concurrency <n>', 'pages in flight at once', integer(1), 32)
+    .option('-c, --concurrency <n>', 'pages in flight at once', integer(1), 32)
     .option('--per-host <n>', 'pages in flight per host', integer(1), 8)
-    .option('--rate <n>', 'requests per second per host (fractions allowed)', positive())
+    .option('--rate <n>', 'requests per second per host (fractions allowed)', positive('a number of requests per second'))
     .option('--no-robots', 'ignore robots.txt (Disallow and Crawl-delay)')
     .option('--follow-nofollow', 'follow rel=nofollow links and <meta name=robots content=nofollow> pages')
     .option('--user-agent <ua>', 'User-Agent header, also matched in robots.txt', DEFAULT_USER_AGENT)
@@ -147,10 +171,13 @@ export function register(program: Command): void {
     .option('--fresh', 'delete the state file and start over')
     .option('-o, --output <file>', "where the JSON lines go ('-' for stdout)", '-')
     .option('--json', 'progress and summary as JSON lines on stderr')
+    .option('-q, --quiet', 'no progress and no summary (errors only)')
+    .option('-v, --verbose', 'a line on stderr for every page')
     .option('--sitemap', "also start from the sitemaps named in robots.txt (or /sitemap.xml)")
-    .option('--progress-interval <ms>', 'how often plain progress lines are printed when stderr is not a terminal', integer(1), 2000)
+    .addOption(durationOption('--progress-interval <duration>', 'how often plain progress lines are printed when stderr is not a terminal', 2000))
     .addHelpText('after', `
-Exit codes: 0 done, 1 some pages failed (no response or HTTP status ≥ 400), 2 usage, 130 interrupted.
+Exit codes: 0 done, 1 some pages failed (no response or HTTP status ≥ 400), 2 usage, 130 interrupted,
+141 stdout closed by its reader (as with | head).
 Ctrl-C stops gracefully (in-flight pages are put back); run the same command with --resume to continue,
 and the output ends up with every page exactly once.
 
@@ -158,25 +185,10 @@ Example:
   spate lab --port 8080 &
   spate crawl http://127.0.0.1:8080/site/default/ --max-depth 3 -o pages.jsonl
 `)
-    .action(async (seeds: string[], opts: CrawlCliOptions) => {
-      const controller = new AbortController();
-      let interrupts = 0;
-      const onSigint = () => {
-        interrupts++;
-        if (interrupts > 1) process.exit(130);
-        process.stderr.write('\nspate crawl: stopping (in-flight pages are put back); Ctrl-C again to quit at once\n');
-        controller.abort(new Error('interrupted'));
-      };
-      process.on('SIGINT', onSigint);
-      process.on('SIGTERM', onSigint);
-      try {
-        process.exitCode = await runCrawlCommand(seeds, opts, controller.signal);
-      } catch (error) {
-        process.stderr.write(`spate crawl: ${(error as Error).message}\n`);
-        process.exitCode = (error as { code?: string }).code === 'SPATE_INVALID_ARGUMENT' ? 2 : 1;
-      } finally {
-        process.off('SIGINT', onSigint);
-        process.off('SIGTERM', onSigint);
-      }
-    });
+    .action((seeds: string[], opts: CrawlCliOptions) =>
+      runJob('crawl', ({ signal }) => runCrawlCommand(seeds, opts, signal), {
+        interruptMessage: 'stopping (in-flight pages are put back)',
+        quiet: opts.quiet === true,
+      }));
+  usageManners(command);
 }

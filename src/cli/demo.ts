@@ -2,7 +2,8 @@
 import type { Command } from 'commander';
 import { sleep } from '../core/sleep.ts';
 import { gather } from '../core/gather.ts';
-import { checkInteger, checkNonNegative } from '../core/validate.ts';
+import { usageManners } from './job.ts';
+import { durationOption, integer } from './parse.ts';
 
 export interface DemoRow {
   tasks: number;
@@ -39,14 +40,13 @@ export function formatTable(rows: DemoRow[], delayMs: number): string {
 }
 
 export function register(program: Command): void {
-  program
-    .command('demo')
+  usageManners(program.command('demo'))
     .description('Compare sequential and concurrent waits on timers (the seeds\' first example)')
-    .option('--delay <ms>', 'how long each task waits, in ms', '100')
-    .option('--sequential-max <n>', 'run the sequential column only up to this many tasks', '20')
-    .action(async (opts: { delay: string; sequentialMax: string }) => {
-      const delayMs = checkNonNegative('--delay', Number(opts.delay));
-      const sequentialMax = checkInteger('--sequential-max', Number(opts.sequentialMax), 0);
+    .addOption(durationOption('--delay <duration>', 'how long each task waits', 100, 60_000))
+    .option('--sequential-max <n>', 'run the sequential column only up to this many tasks', integer(0), 20)
+    .action(async (opts: { delay: number; sequentialMax: number }) => {
+      const delayMs = opts.delay;
+      const sequentialMax = opts.sequentialMax;
       const rows: DemoRow[] = [];
       for (const tasks of [3, 5, 10, 20, 100, 1000, 10000]) {
         rows.push(await compareSequentialConcurrent(tasks, delayMs, tasks <= sequentialMax));

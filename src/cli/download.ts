@@ -1,100 +1,148 @@
-// `spate download <list|-> --out DIR`: a resumable batch download, progress on stderr, a summary
+// `spate download <list|-> -d DIR`: a resumable batch download, progress on stderr, a summary
 // (or JSON lines) on stdout, an optional JSON report.
-import type { Command } from 'commander';
-import cliProgress from 'cli-progress';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { Downloader, type DownloadStats, STATE_FILE } from '../download/downloader.ts';
+import cliProgress from 'cli-progress';
+import { type Command, Option } from 'commander';
+import { Downloader, type DownloadStats, PARTIAL_DIR, STATE_FILE } from '../download/downloader.ts';
 import { parseList } from '../download/list.ts';
-import { integer, positive } from './parse.ts';
+import { checkStateFile } from './crawl.ts';
+import { EXIT, noteCursorHidden, runJob, usageError, usageManners } from './job.ts';
+import { checkOutputDir, checkOutputFile, durationOption, integer } from './parse.ts';
 
 export interface DownloadCliOptions {
-  out: string;
+  outDir: string;
   concurrency: number;
   perHost: number;
   retries: number;
+  /** Per-file deadline in ms. */
   timeout?: number | undefined;
   adaptive?: boolean | undefined;
   state?: string | undefined;
   resume?: boolean | undefined;
+  fresh?: boolean | undefined;
   report?: string | undefined;
   json?: boolean | undefined;
+  quiet?: boolean | undefined;
+  verbose?: boolean | undefined;
   progressInterval: number;
 }
 
 const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
+const rateOf = (s: DownloadStats) => (s.seconds > 0 ? s.bytes / 1e6 / s.seconds : 0).toFixed(1);
 
 function plainLine(s: DownloadStats): string {
-  const rate = s.seconds > 0 ? s.bytes / 1e6 / s.seconds : 0;
-  return `download: ${s.done} done, ${s.failed} failed, ${s.skipped} skipped, ${s.inFlight} in flight (limit ${s.limit}), ${mb(s.bytes)} MB at ${rate.toFixed(1)} MB/s, ${s.errors} errors`;
+  return `${s.done} done, ${s.failed} failed, ${s.skipped} skipped, ${s.inFlight} in flight (limit ${s.limit}), ${mb(s.bytes)} MB at ${rateOf(s)} MB/s, ${s.errors} errors`;
 }
 
-/** Runs a download job as the CLI does; resolves with the exit code (0, 1, or 130 when `signal` aborted). */
+/**
+ * A progress bar that shows a fraction only once the list has been read (the total is known
+ * then); before, counts and rates. The last frame is drawn from the final stats.
+ */
+function progressBar(): { update(s: DownloadStats): void; stop(): void } {
+  const known = new cliProgress.SingleBar({
+    format: 'download {bar} {percentage}% | {mb}/{total_mb} MB | {rate} MB/s | ETA {eta_formatted} | {files} files, {failed} failed | {inflight} in flight',
+    hideCursor: true,
+    etaBuffer: 50,
+    stream: process.stderr,
+  }, cliProgress.Presets.shades_classic);
+  const unknown = new cliProgress.SingleBar({
+    format: 'download {mb} MB | {rate} MB/s | {files} files, {failed} failed | {inflight} in flight | reading the list',
+    hideCursor: true,
+    stream: process.stderr,
+  }, cliProgress.Presets.shades_classic);
+  noteCursorHidden();
+  let current: cliProgress.SingleBar | undefined;
+  const payload = (s: DownloadStats) => ({
+    mb: mb(s.bytes), total_mb: mb(Math.max(s.expectedBytes, s.bytes)), rate: rateOf(s),
+    files: s.done + s.skipped, failed: s.failed, inflight: s.inFlight,
+  });
+  return {
+    update(s) {
+      const bar = s.inputDone ? known : unknown;
+      const total = Math.max(1, s.expectedBytes, s.bytes);
+      if (current !== bar) {
+        current?.stop();
+        current = bar;
+        bar.start(s.inputDone ? total : 0, s.inputDone ? s.bytes : 0, payload(s));
+        return;
+      }
+      if (s.inputDone) bar.setTotal(total);
+      bar.update(s.inputDone ? s.bytes : 0, payload(s));
+    },
+    stop() {
+      current?.stop();
+    },
+  };
+}
+
+/** Runs a download job as the CLI does; resolves with the exit code (0, 1, 2, or 130 when `signal` aborted). */
 export async function runDownloadCommand(list: string, opts: DownloadCliOptions, signal?: AbortSignal): Promise<number> {
+  if (opts.resume && opts.fresh) return usageError('download', '--resume and --fresh exclude each other');
+  checkOutputDir(opts.outDir, '--out-dir');
+  const statePath = opts.state ?? join(opts.outDir, STATE_FILE);
+  checkStateFile(statePath, '--state');
+  if (opts.report !== undefined) checkOutputFile(opts.report, '--report');
+  if (list !== '-' && !existsSync(list)) return usageError('download', `the list ${list} does not exist`);
+  if (existsSync(statePath) && !opts.resume && !opts.fresh) {
+    return usageError('download', `${statePath} holds the state of an earlier run; pass --resume to continue it, or --fresh to start over`);
+  }
+  if (opts.fresh) {
+    for (const suffix of ['', '-wal', '-shm']) rmSync(`${statePath}${suffix}`, { force: true });
+    rmSync(join(opts.outDir, PARTIAL_DIR), { recursive: true, force: true });
+  }
   const out = process.stdout;
-  const tty = process.stderr.isTTY === true && !opts.json;
+  const tty = process.stderr.isTTY === true && !opts.json && !opts.quiet;
   const downloader = new Downloader({
-    out: opts.out,
+    out: opts.outDir,
     concurrency: opts.concurrency,
     perHost: opts.perHost,
     retries: opts.retries,
-    fileTimeoutMs: opts.timeout === undefined ? undefined : opts.timeout * 1000,
+    fileTimeoutMs: opts.timeout,
     adaptive: opts.adaptive ?? false,
-    statePath: opts.state ?? join(opts.out, STATE_FILE),
-    resume: opts.resume ?? false,
+    statePath,
+    resume: true,
     signal,
-    onProgress: opts.json ? (r) => out.write(`${JSON.stringify(r)}\n`) : undefined,
+    onProgress: opts.json
+      ? (r) => out.write(`${JSON.stringify(r)}\n`)
+      : opts.verbose
+        ? (r) => process.stderr.write(`spate download: ${r.status} ${r.url}${r.error ? ` (${r.error})` : ''}\n`)
+        : undefined,
   });
-  const bar = tty
-    ? new cliProgress.SingleBar({
-      format: '{bar} {percentage}% | {mb}/{total_mb} MB | {rate} MB/s | ETA {eta_formatted} | {files} files, {failed} failed | {inflight} in flight',
-      hideCursor: true,
-      clearOnComplete: true,
-      etaBuffer: 50,
-    }, cliProgress.Presets.shades_classic)
-    : undefined;
-  bar?.start(1, 0, { mb: '0.0', total_mb: '?', rate: '0.0', files: 0, failed: 0, inflight: 0 });
+  const bar = tty ? progressBar() : undefined;
   const tick = () => {
     const s = downloader.stats();
-    if (bar) {
-      const known = s.inputDone;
-      bar.setTotal(known ? Math.max(1, s.expectedBytes, s.bytes) : Math.max(1, s.bytes * 2));
-      bar.update(s.bytes, {
-        mb: mb(s.bytes),
-        total_mb: known ? mb(s.expectedBytes) : '?',
-        rate: (s.seconds > 0 ? s.bytes / 1e6 / s.seconds : 0).toFixed(1),
-        files: s.done + s.skipped,
-        failed: s.failed,
-        inflight: s.inFlight,
-      });
-    } else if (!opts.json) {
-      process.stderr.write(`${plainLine(s)}\n`);
-    }
+    if (bar) bar.update(s);
+    else if (!opts.json && !opts.quiet) process.stderr.write(`spate download: ${plainLine(s)}\n`);
   };
   const timer = setInterval(tick, tty ? 200 : opts.progressInterval);
   let interrupted = false;
   try {
-    await downloader.run(parseList(list));
-  } catch (error) {
-    if (!signal?.aborted) throw error;
-    interrupted = true;
-  } finally {
-    clearInterval(timer);
-    bar?.stop();
-  }
-  try {
+    try {
+      await downloader.run(parseList(list));
+    } catch (error) {
+      if (!signal?.aborted) throw error;
+      interrupted = true;
+    } finally {
+      clearInterval(timer);
+      bar?.update(downloader.stats());
+      bar?.stop();
+    }
     const summary = downloader.summary();
     if (opts.report) await downloader.writeReport(opts.report);
-    for (const e of downloader.listErrors()) process.stderr.write(`download: line ${e.line}: ${e.error}\n`);
+    for (const e of downloader.listErrors()) process.stderr.write(`spate download: line ${e.line}: ${e.error}\n`);
     if (opts.json) {
       out.write(`${JSON.stringify({ summary: { ...summary, interrupted } })}\n`);
     } else {
-      for (const r of downloader.results()) if (r.status === 'failed') process.stderr.write(`download: failed ${r.url}: ${r.error}\n`);
-      out.write(`${interrupted ? 'interrupted: ' : ''}${summary.success} downloaded, ${summary.skipped} skipped, ${summary.failed} failed of ${summary.total}`
-        + `${summary.listErrors ? ` (${summary.listErrors} bad list lines)` : ''}; ${mb(summary.total_size)} MB in ${summary.seconds.toFixed(2)} s (${summary.mb_per_s.toFixed(1)} MB/s)\n`);
-      if (interrupted) out.write('run the same command with --resume to continue\n');
+      for (const r of downloader.results()) if (r.status === 'failed') process.stderr.write(`spate download: failed ${r.url}: ${r.error}\n`);
+      if (!opts.quiet || interrupted) {
+        process.stderr.write(`spate download: ${interrupted ? 'interrupted: ' : ''}${summary.success} downloaded, ${summary.skipped} skipped, ${summary.failed} failed of ${summary.total}`
+          + `${summary.listErrors ? ` (${summary.listErrors} bad list lines)` : ''}; ${mb(summary.totalBytes)} MB in ${summary.seconds.toFixed(2)} s (${summary.mbPerSecond.toFixed(1)} MB/s)\n`);
+      }
+      if (interrupted) process.stderr.write('spate download: run the same command with --resume to continue\n');
     }
-    if (interrupted) return 130;
-    return summary.failed > 0 || summary.listErrors > 0 ? 1 : 0;
+    if (interrupted) return EXIT.interrupted;
+    return summary.failed > 0 || summary.listErrors > 0 ? EXIT.failed : EXIT.ok;
   } finally {
     await downloader.close();
   }
@@ -102,41 +150,33 @@ export async function runDownloadCommand(list: string, opts: DownloadCliOptions,
 
 /** Adds `spate download`. */
 export function register(program: Command): void {
-  program
+  const command = program
     .command('download')
-    .description('Download a list of URLs into a directory: bounded and per-host concurrency, retries that resume with Range, atomic placement, --resume after Ctrl-C or a crash (docs/download.md).')
+    .description('Download a list of URLs into a folder: bounded and per-host concurrency, retries that resume with Range, atomic placement, --resume after Ctrl-C or a crash (docs/download.md).')
     .argument('<list>', 'a file of lines `URL`, `URL<TAB>name` or `URL<TAB>name<TAB>sha256:<hex>`, or - for stdin')
-    .requiredOption('-o, --out <dir>', 'the output directory (nothing is written outside it)')
+    .requiredOption('-d, --out-dir <dir>', 'the folder the files go to (nothing is written outside it)')
+    // -o is a file in every spate command: say where the folder goes instead of "unknown option".
+    .addOption(new Option('-o, --output <file>').hideHelp().argParser(() => {
+      throw new Error('download writes into a folder: use -d/--out-dir (-o is always a file)');
+    }))
     .option('-c, --concurrency <n>', 'files in flight at once (the maximum, with --adaptive)', integer(1), 8)
     .option('--per-host <n>', 'files in flight per host', integer(1), 4)
     .option('--retries <n>', 'attempts in a row without progress before a file fails', integer(0), 5)
-    .option('--timeout <seconds>', 'a deadline per file, all attempts included', positive('a number of seconds'))
+    .addOption(durationOption('--timeout <duration>', 'a deadline per file, all attempts included'))
     .option('--adaptive', 'move the concurrency with measured throughput and errors')
-    .option('--state <file>', `the job's state file (default: <out>/${STATE_FILE})`)
+    .option('--state <file>', `the job's state file (default: <out-dir>/${STATE_FILE})`)
     .option('--resume', 'continue the job in the state file: skip finished files, continue partial ones')
+    .option('--fresh', 'delete the state file and partial files and start over')
     .option('--report <file>', 'write a JSON report: totals and one record per URL')
     .option('--json', 'one JSON line per file and a summary line on stdout, no progress display')
-    .option('--progress-interval <ms>', 'how often plain progress lines are printed when stderr is not a terminal', integer(1), 2000)
-    .addHelpText('after', '\nExit codes: 0 all done, 1 some failed, 2 usage, 130 interrupted.\n\nExample:\n  spate download urls.txt --out files --concurrency 16 --report report.json\n  spate download urls.txt --out files --resume\n')
-    .action(async (list: string, opts: DownloadCliOptions) => {
-      const controller = new AbortController();
-      let interrupts = 0;
-      const onSigint = () => {
-        interrupts++;
-        if (interrupts > 1) process.exit(130);
-        process.stderr.write('\ndownload: stopping (parts are kept; Ctrl-C again to quit now)\n');
-        controller.abort(new Error('interrupted'));
-      };
-      process.on('SIGINT', onSigint);
-      process.on('SIGTERM', onSigint);
-      try {
-        process.exitCode = await runDownloadCommand(list, opts, controller.signal);
-      } catch (error) {
-        process.stderr.write(`spate download: ${(error as Error).message}\n`);
-        process.exitCode = (error as { code?: string }).code === 'SPATE_INVALID_ARGUMENT' || (error as { code?: string }).code === 'ENOENT' ? 2 : 1;
-      } finally {
-        process.off('SIGINT', onSigint);
-        process.off('SIGTERM', onSigint);
-      }
-    });
+    .option('-q, --quiet', 'no progress and no summary (errors only)')
+    .option('-v, --verbose', 'a line on stderr for every file')
+    .addOption(durationOption('--progress-interval <duration>', 'how often plain progress lines are printed when stderr is not a terminal', 2000))
+    .addHelpText('after', '\nExit codes: 0 all done, 1 some failed, 2 usage, 130 interrupted, 141 stdout closed by its reader.\n\nExample:\n  spate download urls.txt -d files -c 16 --report report.json\n  spate download urls.txt -d files --resume\n')
+    .action((list: string, opts: DownloadCliOptions) =>
+      runJob('download', ({ signal }) => runDownloadCommand(list, opts, signal), {
+        interruptMessage: 'stopping (parts are kept)',
+        quiet: opts.quiet === true,
+      }));
+  usageManners(command);
 }

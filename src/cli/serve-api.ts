@@ -9,6 +9,8 @@ import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
 import { type ApiServer, SEED_DELAYS, startApiServer } from '../serve/api.ts';
 import { runCluster } from '../serve/cluster.ts';
+import { usageManners } from './job.ts';
+import { durationOption } from './parse.ts';
 
 function integer(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
@@ -104,12 +106,12 @@ async function serveCluster(opts: ApiCommandOptions): Promise<void> {
 export function register(program: Command): void {
   const serve = program.commands.find((c) => c.name() === 'serve') ?? program.command('serve').description('Run one of spate\'s servers.');
 
-  serve.command('api')
+  usageManners(serve.command('api'))
     .description('The seeds\' API service on Fastify: /health, /slow?delay=, POST /echo, /data/:id, /metrics (Prometheus).')
     .option('-p, --port <port>', 'port to listen on (0 picks a free one)', integer('port', 0, 65_535), 8080)
     .option('--host <host>', 'interface to bind', '127.0.0.1')
     .option('-w, --workers <n>', 'processes sharing the port (node:cluster); 1 runs in this process', integer('workers', 1, 1024), 1)
-    .option('--grace <ms>', 'on SIGINT/SIGTERM, how long requests in flight (then background tasks) get to finish', integer('grace', 0), 10_000)
+    .addOption(durationOption('--grace <duration>', 'on SIGINT/SIGTERM, how long requests in flight (then background tasks) get to finish', 10_000))
     .addOption(new Option('--log-level <level>', 'pino log level ("silent": no logs)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
     .option('--seed-delays', 'simulate the seeds\' I/O: 100 ms in /echo, 500 ms in /data (off by default: benchmarks would measure the sleep)', false)
     .option('--body-limit <bytes>', 'largest request body accepted (larger: 413)', integer('body-limit', 1), 1024 * 1024)

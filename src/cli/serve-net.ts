@@ -6,6 +6,8 @@ import { InvalidArgumentError, Option } from 'commander';
 import { startChatServer } from '../tcp/chat-server.ts';
 import { startEchoServer } from '../tcp/echo-server.ts';
 import { startWsChatServer } from '../ws/chat-server.ts';
+import { usageManners } from './job.ts';
+import { durationOption, formatDuration, parseDuration } from './parse.ts';
 
 function integer(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
@@ -15,18 +17,23 @@ function integer(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   };
 }
 
-/** `<limit>/<interval ms>` (e.g. `20/1000`) or `off`. */
+/** `<limit>/<interval>` with the interval a duration (e.g. `20/1s`), or `off`. */
 function rate(value: string): { limit: number; interval: number } | false {
   if (value === 'off') return false;
-  const match = /^(\d+)\/(\d+)$/.exec(value);
+  const match = /^(\d+)\/(.+)$/.exec(value);
   const limit = Number(match?.[1]);
-  const interval = Number(match?.[2]);
-  if (match === null || limit < 1 || interval < 1) throw new InvalidArgumentError('must be <limit>/<interval ms> (e.g. 20/1000) or "off".');
+  let interval = 0;
+  try {
+    interval = match ? parseDuration(match[2]!) : 0;
+  } catch {
+    // Reported below with the whole format.
+  }
+  if (match === null || limit < 1 || interval < 1) throw new InvalidArgumentError('must be <limit>/<interval> (e.g. 20/1s) or "off"');
   return { limit, interval };
 }
 
 function rateOption(what: string): Option {
-  return new Option('--rate <limit/ms>', `${what}, as <limit>/<interval ms> or "off"`).argParser(rate).default({ limit: 20, interval: 1000 }, '20/1000');
+  return new Option('--rate <limit/interval>', `${what}, as <limit>/<interval> or "off"`).argParser(rate).default({ limit: 20, interval: 1000 }, '20/1s');
 }
 
 interface Closable {
@@ -44,7 +51,7 @@ async function serveUntilSignal(name: string, server: Closable, graceMs: number)
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
-  process.stderr.write(`spate serve ${name}: ${signal}, closing (grace ${graceMs} ms)\n`);
+  process.stderr.write(`spate serve ${name}: ${signal}, closing (grace ${formatDuration(graceMs)})\n`);
   await server.close({ graceMs });
   process.exitCode = 0;
 }
@@ -73,14 +80,14 @@ export function register(program: Command): void {
   const serve = program.commands.find((c) => c.name() === 'serve') ?? program.command('serve').description('Run one of spate\'s servers.');
 
   const common = (command: Command, port: number) =>
-    command
+    usageManners(command)
       .option('-p, --port <port>', 'port to listen on (0 picks a free one)', integer('port', 0, 65_535), port)
       .option('--host <host>', 'interface to bind', '127.0.0.1')
-      .option('--grace <ms>', 'on SIGINT/SIGTERM, how long connections get to close before they are cut', integer('grace', 0), 5000);
+      .addOption(durationOption('--grace <duration>', 'on SIGINT/SIGTERM, how long connections get to close before they are cut', 5000));
 
   common(serve.command('echo').description('TCP line echo server: answers each line with "Echo: <line>" (the seeds\' asyncio server).'), 8888)
     .option('--max-line-length <bytes>', 'longest line accepted; a longer one closes the connection', integer('max-line-length', 1), 64 * 1024)
-    .option('--idle-timeout <ms>', 'close connections silent this long (0: never)', integer('idle-timeout', 0), 60_000)
+    .addOption(durationOption('--idle-timeout <duration>', 'close connections silent this long (0s: never)', 60_000))
     .option('--max-connections <n>', 'refuse connections beyond this many', integer('max-connections', 1))
     .addHelpText('after', '\nExample:\n  spate serve echo --port 8888\n  printf "hello\\n" | nc 127.0.0.1 8888\n')
     .action((opts: Common & { maxLineLength: number; idleTimeout: number; maxConnections?: number }) =>
@@ -90,7 +97,7 @@ export function register(program: Command): void {
     .option('--max-line-length <bytes>', 'longest line accepted', integer('max-line-length', 1), 4096)
     .option('--send-buffer <bytes>', 'unsent bytes a client may queue before it is dropped as too slow', integer('send-buffer', 1), 1024 * 1024)
     .addOption(rateOption('per-client line quota'))
-    .option('--idle-timeout <ms>', 'close connections silent this long (0: never)', integer('idle-timeout', 0), 300_000)
+    .addOption(durationOption('--idle-timeout <duration>', 'close connections silent this long (0s: never)', 300_000))
     .addHelpText('after', '\nExample:\n  spate serve chat --port 9000 --rate 5/1000\n  nc 127.0.0.1 9000\n')
     .action((opts: Common & { maxLineLength: number; sendBuffer: number; rate: { limit: number; interval: number } | false; idleTimeout: number }) =>
       run('chat', () => startChatServer({ port: opts.port, host: opts.host, maxLineLength: opts.maxLineLength, sendBufferBytes: opts.sendBuffer, rateLimit: opts.rate, idleTimeoutMs: opts.idleTimeout }), opts.grace));
@@ -98,7 +105,7 @@ export function register(program: Command): void {
   common(serve.command('ws-chat').description('WebSocket chat: JSON envelopes, rooms (?room=), nicknames (?nick=), join/leave with user counts.'), 8765)
     .option('--path <path>', 'the WebSocket endpoint', '/')
     .option('--max-payload <bytes>', 'largest frame accepted (larger: close 1009)', integer('max-payload', 1), 64 * 1024)
-    .option('--heartbeat <ms>', 'ping interval; a peer silent for two is dropped (0: off)', integer('heartbeat', 0), 30_000)
+    .addOption(durationOption('--heartbeat <duration>', 'ping interval; a peer silent for two is dropped (0s: off)', 30_000))
     .addOption(rateOption('per-connection envelope quota'))
     .option('--max-buffered <bytes>', 'unsent bytes a peer may queue before it is closed as too slow (1013)', integer('max-buffered', 1), 1024 * 1024)
     .option('--deflate', 'negotiate permessage-deflate', false)

@@ -45,7 +45,7 @@ export function register(program: Command): void {
           heading(`4. A batch download: ${files} files of 256 KiB, 8 at a time, written complete or not at all`);
           const list = join(work, 'list.txt');
           writeFileSync(list, Array.from({ length: files }, (_, i) => `${lab.url}/files/file-${i}.bin?size=262144`).join('\n') + '\n');
-          await runDownloadCommand(list, { out: join(work, 'files'), concurrency: 8, perHost: 8, retries: 3, progressInterval: 1000 }, ac.signal);
+          await runDownloadCommand(list, { outDir: join(work, 'files'), concurrency: 8, perHost: 8, retries: 3, progressInterval: 1000 }, ac.signal);
         } finally {
           rmSync(work, { recursive: true, force: true });
         }

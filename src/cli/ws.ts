@@ -1,12 +1,15 @@
 // `spate ws <url>`: a command-line WebSocket client in the manner of websocat, on `WsClient`:
 // stdin lines become messages, incoming messages go to stdout one per line, the connection is
-// re-made after drops, and stdin's end flushes, closes and exits 0 (SIGINT: 130).
+// re-made after drops, and stdin's end flushes, closes and exits 0 (SIGINT: 130) — but only when
+// nothing may have been lost: never connected, messages written to a connection that then died
+// (plain mode), or messages still unacknowledged after --drain-timeout (--reliable) exit 1.
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../core/errors.ts';
-import { checkInteger, checkNonNegative } from '../core/validate.ts';
 import { type WsClientOptions, WsClient, type WsMessage } from '../ws/client.ts';
+import { EXIT, runJob, usageManners } from './job.ts';
+import { durationOption, integer } from './parse.ts';
 
 export interface WsCommandOptions {
   /** Send JSON envelopes and print incoming envelopes as JSON (otherwise raw text frames). */
@@ -27,6 +30,8 @@ export interface WsCommandOptions {
   clientId?: string | undefined;
   /** Report connection changes on stderr. @default true */
   verbose?: boolean | undefined;
+  /** At the end of input, how long to wait to connect and for everything to be written (and acknowledged, reliable). @default 10_000 */
+  drainTimeoutMs?: number | undefined;
 }
 
 export interface WsCommandIo {
@@ -76,8 +81,12 @@ export async function runWs(url: string, options: WsCommandOptions, io: WsComman
   const note = (text: string) => {
     if (verbose) stderr.write(`spate ws: ${text}\n`);
   };
+  let connected = false;
   client.on('error', (error) => note(error.message));
-  client.on('open', ({ reconnect }) => note(reconnect ? 'reconnected' : `connected to ${client.url}`));
+  client.on('open', ({ reconnect }) => {
+    connected = true;
+    note(reconnect ? 'reconnected' : `connected to ${client.url}`);
+  });
   client.on('reconnecting', ({ attempt, delay }) => note(`connection lost; retry ${attempt} in ${Math.round(delay)} ms`));
 
   const lines = createInterface({ input: stdin, crlfDelay: Infinity });
@@ -112,7 +121,28 @@ export async function runWs(url: string, options: WsCommandOptions, io: WsComman
         client.send(type, payload);
       }
     }
-    if (!interrupted && !failed) await client.close();
+    if (!interrupted && !failed) {
+      // End of input: connect if not yet, write (and get acks for) everything, within a bound.
+      const drainMs = options.drainTimeoutMs ?? 10_000;
+      const deadline = AbortSignal.timeout(drainMs);
+      const bounded = signal ? AbortSignal.any([signal, deadline]) : deadline;
+      try {
+        if (!connected) await client.open({ signal: bounded });
+        await client.close(1000, '', { signal: bounded });
+      } catch (error) {
+        if (signal?.aborted) throw error;
+        failed = true;
+        const s = client.stats();
+        if (!connected) note(deadline.aborted ? `could not connect within ${drainMs} ms` : `could not connect: ${(error as Error).message}`);
+        else if (deadline.aborted) note(`${s.buffered} messages not ${json && options.reliable ? 'acknowledged' : 'written'} within --drain-timeout (${drainMs} ms); they may be lost`);
+        else note((error as Error).message);
+      }
+    }
+    const lost = client.stats().lost;
+    if (!interrupted && lost > 0) {
+      failed = true;
+      note(`${lost} messages were written to a connection that then died; they may be lost (--reliable resends them)`);
+    }
   } catch (error) {
     if (!interrupted && !failed) {
       failed = true;
@@ -160,8 +190,7 @@ function collect(value: string, previous: string[] = []): string[] {
 }
 
 export function register(program: Command): void {
-  program
-    .command('ws')
+  usageManners(program.command('ws'))
     .description('WebSocket client (like websocat): stdin lines → messages, messages → stdout; reconnects on drops')
     .argument('<url>', 'ws:// or wss:// URL')
     .option('--json', 'send each line as a JSON envelope {type, payload, timestamp}; print envelopes as JSON')
@@ -169,51 +198,40 @@ export function register(program: Command): void {
     .option('--reliable', 'number envelopes and resend unacknowledged ones after a reconnect (implies --json; the server must ack)')
     .option('-H, --header <header>', 'extra handshake header "Name: value" (repeatable)', parseHeader)
     .option('--protocol <name>', 'subprotocol to offer (repeatable)', collect)
-    .option('--heartbeat <ms>', 'ping interval in ms; 0 disables', '15000')
-    .option('--pong-timeout <ms>', 'reconnect when a pong is this late, in ms', '10000')
-    .option('--max-attempts <n>', 'give up after this many failed reconnects in a row', 'Infinity')
+    .addOption(durationOption('--heartbeat <duration>', 'ping interval; 0s disables', 15_000))
+    .addOption(durationOption('--pong-timeout <duration>', 'reconnect when a pong is this late', 10_000))
+    .addOption(durationOption('--drain-timeout <duration>', 'at the end of input, the longest wait to connect and deliver what is buffered (acknowledged, with --reliable)', 10_000))
+    .option('--max-attempts <n>', 'give up after this many failed reconnects in a row (default: never)', integer(0))
     .option('--no-reconnect', 'exit when the connection is lost')
-    .option('--buffer <n>', 'most messages held while disconnected', '1000')
+    .option('--buffer <n>', 'most messages held while disconnected', integer(1), 1000)
     .option('--deflate', 'negotiate permessage-deflate')
     .option('--client-id <id>', 'client id sent as ?client= (default: random, with --reliable)')
     .option('-q, --quiet', 'do not report connection changes on stderr')
-    .addHelpText('after', '\nExit codes: 0 stdin ended and everything was sent, 1 the connection was given up, 2 bad usage, 130 interrupted.')
-    .action(async (url: string, opts: {
+    .addHelpText('after', '\nExit codes: 0 stdin ended and everything was delivered, 1 never connected, the connection was given up, or messages may be lost, 2 usage, 130 interrupted.')
+    .action((url: string, opts: {
       json?: boolean; type: string; reliable?: boolean; header?: Record<string, string>; protocol?: string[];
-      heartbeat: string; pongTimeout: string; maxAttempts: string; reconnect: boolean; buffer: string;
+      heartbeat: number; pongTimeout: number; drainTimeout: number; maxAttempts?: number; reconnect: boolean; buffer: number;
       deflate?: boolean; clientId?: string; quiet?: boolean;
-    }) => {
-      let options: WsCommandOptions;
-      try {
-        options = {
-          json: opts.json,
-          type: opts.type,
-          reliable: opts.reliable,
-          headers: opts.header,
-          protocols: opts.protocol,
-          heartbeatMs: checkNonNegative('--heartbeat', Number(opts.heartbeat), true),
-          pongTimeoutMs: checkNonNegative('--pong-timeout', Number(opts.pongTimeout)),
-          maxAttempts: checkInteger('--max-attempts', Number(opts.maxAttempts), 0, true),
-          reconnect: opts.reconnect,
-          bufferLimit: checkInteger('--buffer', Number(opts.buffer), 1),
-          deflate: opts.deflate,
-          clientId: opts.clientId,
-          verbose: opts.quiet !== true,
-        };
-      } catch (error) {
-        process.stderr.write(`spate ws: ${(error as Error).message}\n`);
-        process.exitCode = 2;
-        return;
-      }
-      const controller = new AbortController();
-      const interrupt = () => controller.abort();
-      process.once('SIGINT', interrupt);
-      try {
-        process.exitCode = await runWs(url, options, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, signal: controller.signal });
-      } finally {
-        process.off('SIGINT', interrupt);
-      }
+    }) => runJob('ws', async ({ signal }) => {
+      const options: WsCommandOptions = {
+        json: opts.json,
+        type: opts.type,
+        reliable: opts.reliable,
+        headers: opts.header,
+        protocols: opts.protocol,
+        heartbeatMs: opts.heartbeat,
+        pongTimeoutMs: opts.pongTimeout,
+        maxAttempts: opts.maxAttempts ?? Infinity,
+        reconnect: opts.reconnect,
+        bufferLimit: opts.buffer,
+        deflate: opts.deflate,
+        clientId: opts.clientId,
+        verbose: opts.quiet !== true,
+        drainTimeoutMs: opts.drainTimeout,
+      };
+      const code = await runWs(url, options, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, signal });
       // stdin may still hold the event loop open after an interrupt.
-      if (process.exitCode === 130) process.stdin.destroy();
-    });
+      if (code === EXIT.interrupted) process.stdin.destroy();
+      return code;
+    }));
 }

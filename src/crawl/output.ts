@@ -7,8 +7,9 @@
 // records after the mark are written again from the store — so the file ends up with every
 // record exactly once, in seq order. A different output path (or a file shorter than the mark,
 // e.g. deleted) starts over from seq 0. stdout cannot be truncated: there a resume prints the
-// records after the mark, and lines written just before a SIGKILL may appear twice.
-import { closeSync, fstatSync, ftruncateSync, openSync, writeSync } from 'node:fs';
+// records after the mark, and lines written just before a SIGKILL may appear twice. Other targets
+// that are not regular files (/dev/null, a FIFO, a terminal) are streams in the same way as stdout.
+import { closeSync, fstatSync, ftruncateSync, openSync, statSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { CrawlStore } from './store.ts';
 
@@ -43,6 +44,18 @@ export class JsonlOutput {
       return out;
     }
     const path = resolve(target);
+    let kind: 'file' | 'stream' | 'missing' = 'missing';
+    try {
+      kind = statSync(path).isFile() ? 'file' : 'stream';
+    } catch {
+      // Missing: created below.
+    }
+    if (kind === 'stream') {
+      const key = `out.stream.${path}`;
+      const out = new JsonlOutput(store, openSync(path, 'w'), key, Number(store.getMeta(`${key}.seq`) ?? 0), -1);
+      out.#catchUp();
+      return out;
+    }
     let fd: number;
     try {
       fd = openSync(path, 'r+');
@@ -107,8 +120,8 @@ export class JsonlOutput {
 
   #write(text: string, seq: number): void {
     const buf = Buffer.from(text);
-    if (this.#fd === undefined) {
-      writeAll(1, buf, undefined);
+    if (this.#fd === undefined || this.#offset < 0) {
+      writeAll(this.#fd ?? 1, buf, undefined);
       this.#seq = seq;
       this.#store.setMeta({ [`${this.#key}.seq`]: String(seq) });
       return;

@@ -58,12 +58,12 @@ export interface DownloadSummary {
   /** Lines of the list that could not be read. */
   listErrors: number;
   /** Bytes of the files in place: done in this run or skipped as done before. */
-  total_size: number;
-  /** Bytes received in this run (less than `total_size` when files were resumed). */
-  bytes_transferred: number;
+  totalBytes: number;
+  /** Bytes received in this run (less than `totalBytes` when files were resumed). */
+  bytesTransferred: number;
   seconds: number;
   /** Megabytes (10^6) per second transferred in this run. */
-  mb_per_s: number;
+  mbPerSecond: number;
 }
 
 /** A live snapshot, for progress displays. */
@@ -275,10 +275,10 @@ export class Downloader {
       failed: t.failed,
       skipped: t.skipped,
       listErrors: this.#listErrors,
-      total_size: t.bytes,
-      bytes_transferred: this.#bytes,
+      totalBytes: t.bytes,
+      bytesTransferred: this.#bytes,
       seconds,
-      mb_per_s: seconds > 0 ? this.#bytes / 1e6 / seconds : 0,
+      mbPerSecond: seconds > 0 ? this.#bytes / 1e6 / seconds : 0,
     };
   }
 
@@ -310,11 +310,14 @@ export class Downloader {
 
   /** Writes the JSON report (totals, list errors, one record per URL) to `path`, atomically. */
   async writeReport(path: string): Promise<void> {
-    const tmp = `${path}.tmp-${process.pid}`;
+    // A regular file is replaced whole (temp + rename); /dev/null, a FIFO or a terminal is written
+    // in place (renaming over a device would replace it).
+    const inPlace = await stat(path).then((s) => !s.isFile(), () => false);
+    const tmp = inPlace ? path : `${path}.tmp-${process.pid}`;
     const fh = await open(tmp, 'w');
     try {
       const write = (text: string) => fh.write(text);
-      await write(`{"totals":${JSON.stringify(this.summary())},\n"list_errors":${JSON.stringify([...this.listErrors()])},\n"files":[`);
+      await write(`{"totals":${JSON.stringify(this.summary())},\n"listErrors":${JSON.stringify([...this.listErrors()])},\n"files":[`);
       let first = true;
       let batch = '';
       for (const r of this.results()) {
@@ -326,11 +329,14 @@ export class Downloader {
         }
       }
       await write(`${batch}\n]}\n`);
-      await fh.datasync();
-    } finally {
+      if (!inPlace) await fh.datasync();
+    } catch (error) {
       await fh.close();
+      if (!inPlace) await rm(tmp, { force: true });
+      throw error;
     }
-    await rename(tmp, path);
+    await fh.close();
+    if (!inPlace) await rename(tmp, path);
   }
 
   /** Closes the state file and the session it made. Safe to call twice. */

@@ -56,7 +56,7 @@ test('spate download - SIGKILL mid-download, then --resume gives byte-identical 
   writeFileSync(list, names.map((n) => `${lab.url}/files/${n}?size=${size}&stall=30000&stall_at=500000&fault_first=1&key=kill-${n}`).join('\n'));
   const partDir = join(out, PARTIAL_DIR);
   const parts = () => (existsSync(partDir) ? readdirSync(partDir).map((f) => statSync(join(partDir, f)).size) : []);
-  const first = await cli([list, '--out', out, '--concurrency', '3'], {
+  const first = await cli([list, '-d', out, '--concurrency', '3'], {
     onSpawn: (child) => {
       void until(() => parts().length === 3 && parts().every((s) => s === 500_000), 'three parts of 500 kB').then(() => child.kill('SIGKILL'));
     },
@@ -64,11 +64,11 @@ test('spate download - SIGKILL mid-download, then --resume gives byte-identical 
   assert.equal(first.signal, 'SIGKILL');
   assert.deepEqual(readdirSync(out).filter((f) => !f.startsWith('.')), [], 'no file is visible after the kill');
 
-  const second = await cli([list, '--out', out, '--resume', '--json']);
+  const second = await cli([list, '-d', out, '--resume', '--json']);
   assert.equal(second.code, 0, second.stderr);
   const summary = JSON.parse(second.stdout.trim().split('\n').at(-1)!).summary;
   assert.equal(summary.success, 3);
-  assert.equal(summary.bytes_transferred, 3 * (size - 500_000), 'each file continued from its part');
+  assert.equal(summary.bytesTransferred, 3 * (size - 500_000), 'each file continued from its part');
   for (const n of names) {
     assert.equal(sha(readFileSync(join(out, n))), sha(fileBytes(5, n, 0, size)), n);
   }
@@ -78,10 +78,11 @@ test('spate download - exit 1 when some fail, bad lines reported, report written
   const out = join(dir, 'mixed');
   const report = join(dir, 'report.json');
   const stdin = [`${lab.url}/files/ok.bin?size=1000`, 'nonsense line', `${lab.url}/status/404`].join('\n');
-  const run = await cli(['-', '--out', out, '--report', report], { stdin });
+  const run = await cli(['-', '-d', out, '--report', report], { stdin });
   assert.equal(run.code, 1);
   assert.match(run.stderr, /line 2: not a URL/);
-  assert.match(run.stdout, /1 downloaded, 0 skipped, 1 failed of 2 \(1 bad list lines\)/);
+  assert.match(run.stderr, /1 downloaded, 0 skipped, 1 failed of 2 \(1 bad list lines\)/);
+  assert.equal(run.stdout, '', 'human output goes to stderr');
   const parsed = JSON.parse(readFileSync(report, 'utf8'));
   assert.equal(parsed.totals.success, 1);
   assert.equal(parsed.files.length, 2);
@@ -91,8 +92,8 @@ test('spate download - exit 1 when some fail, bad lines reported, report written
 
 test('spate download - usage errors exit 2', async () => {
   assert.equal((await cli([join(dir, 'x.txt')])).code, 2, 'no --out');
-  assert.equal((await cli([join(dir, 'x.txt'), '--out', dir, '--concurrency', '0'])).code, 2);
-  assert.equal((await cli([join(dir, 'missing.txt'), '--out', join(dir, 'm')])).code, 2, 'missing list file');
+  assert.equal((await cli([join(dir, 'x.txt'), '-d', dir, '--concurrency', '0'])).code, 2);
+  assert.equal((await cli([join(dir, 'missing.txt'), '-d', join(dir, 'm')])).code, 2, 'missing list file');
 });
 
 test('spate download - SIGINT stops gracefully with exit 130 and keeps the part', async () => {
@@ -100,12 +101,12 @@ test('spate download - SIGINT stops gracefully with exit 130 and keeps the part'
   const list = join(dir, 'int.txt');
   writeFileSync(list, `${lab.url}/files/int.bin?size=1000000&stall=30000&stall_at=200000&fault_first=1&key=int\n`);
   const partDir = join(out, PARTIAL_DIR);
-  const run = await cli([list, '--out', out], {
+  const run = await cli([list, '-d', out], {
     onSpawn: (child) => {
       void until(() => existsSync(join(partDir, '1.part')) && statSync(join(partDir, '1.part')).size === 200_000, 'a 200 kB part').then(() => child.kill('SIGINT'));
     },
   });
   assert.equal(run.code, 130, run.stderr);
-  assert.match(run.stdout, /--resume/);
+  assert.match(run.stderr, /--resume/);
   assert.equal(statSync(join(partDir, '1.part')).size, 200_000);
 });

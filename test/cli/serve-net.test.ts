@@ -46,7 +46,7 @@ describe('spate serve (echo, chat, ws-chat)', { timeout: 20_000 }, () => {
   });
 
   test('serve chat greets a client and exits 0 on SIGINT', async () => {
-    const { child, url, exited } = await serve(['chat', '--rate', '5/1000']);
+    const { child, url, exited } = await serve(['chat', '--rate', '5/1s']);
     const socket = connect({ host: url.hostname, port: Number(url.port) });
     socket.setEncoding('utf8');
     const [prompt] = await once(socket, 'data');
@@ -57,7 +57,7 @@ describe('spate serve (echo, chat, ws-chat)', { timeout: 20_000 }, () => {
   });
 
   test('serve ws-chat announces a join and closes peers with 1001 on SIGTERM', async () => {
-    const { child, url, exited } = await serve(['ws-chat', '--heartbeat', '0']);
+    const { child, url, exited } = await serve(['ws-chat', '--heartbeat', '0s']);
     assert.equal(url.protocol, 'ws:');
     const ws = new WebSocket(`${url.href}?nick=ann`);
     const [data] = await once(ws, 'message');

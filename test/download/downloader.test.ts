@@ -59,7 +59,7 @@ test('run() - a batch of files arrives byte-identical, with the seeds\' totals',
   assert.equal(summary.total, sizes.length);
   assert.equal(summary.success, sizes.length);
   assert.equal(summary.failed, 0);
-  assert.equal(summary.total_size, sizes.reduce((a, b) => a + b, 0));
+  assert.equal(summary.totalBytes, sizes.reduce((a, b) => a + b, 0));
   for (const [i, size] of sizes.entries()) {
     const expected = fileBytes(1, `batch/f${i}.bin`, 0, size);
     const got = readFileSync(join(out, `f${i}.bin`));
@@ -234,7 +234,7 @@ test('run() - an aborted run keeps its parts, and the next run continues them wi
 
   const { summary } = await download(out, [{ url }]);
   assert.equal(summary.success, 1);
-  assert.equal(summary.bytes_transferred, size - 400_000, 'only the rest was fetched');
+  assert.equal(summary.bytesTransferred, size - 400_000, 'only the rest was fetched');
   assert.ok(readFileSync(join(out, 'paused.bin')).equals(fileBytes(1, 'paused.bin', 0, size)));
 });
 
@@ -269,10 +269,10 @@ test('run() - a bad list line is reported and the rest complete', async () => {
     assert.ok(existsSync(join(out, 'named.bin')));
     const report = join(out, 'report.json');
     await dl.writeReport(report);
-    const parsed = JSON.parse(readFileSync(report, 'utf8')) as { totals: { success: number }; files: DownloadResult[]; list_errors: unknown[] };
+    const parsed = JSON.parse(readFileSync(report, 'utf8')) as { totals: { success: number }; files: DownloadResult[]; listErrors: unknown[] };
     assert.equal(parsed.totals.success, 2);
     assert.deepEqual(parsed.files.map((f) => f.line), [1, 3]);
-    assert.equal(parsed.list_errors.length, 2);
+    assert.equal(parsed.listErrors.length, 2);
   } finally {
     await dl.close();
   }

@@ -3,7 +3,7 @@
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
-import { type Command, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { Downloader, type DownloadStats, PARTIAL_DIR, STATE_FILE } from '../download/downloader.ts';
 import { parseList } from '../download/list.ts';
 import { checkStateFile } from './crawl.ts';
@@ -157,7 +157,7 @@ export function register(program: Command): void {
     .requiredOption('-d, --out-dir <dir>', 'the folder the files go to (nothing is written outside it)')
     // -o is a file in every spate command: say where the folder goes instead of "unknown option".
     .addOption(new Option('-o, --output <file>').hideHelp().argParser(() => {
-      throw new Error('download writes into a folder: use -d/--out-dir (-o is always a file)');
+      throw new InvalidArgumentError('download writes into a folder: use -d/--out-dir (-o is always a file)');
     }))
     .option('-c, --concurrency <n>', 'files in flight at once (the maximum, with --adaptive)', integer(1), 8)
     .option('--per-host <n>', 'files in flight per host', integer(1), 4)

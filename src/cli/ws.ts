@@ -82,10 +82,24 @@ export async function runWs(url: string, options: WsCommandOptions, io: WsComman
     if (verbose) stderr.write(`spate ws: ${text}\n`);
   };
   let connected = false;
+  // Plain mode has no acks: a connection that ends without a clean close after messages were
+  // written on it may have lost them. (Reliable mode resends; its drain decides.)
+  let sentBefore = 0; // messages sent before the current connection
+
+  let mayBeLost = 0;
+  const reliable = options.reliable === true;
   client.on('error', (error) => note(error.message));
   client.on('open', ({ reconnect }) => {
     connected = true;
     note(reconnect ? 'reconnected' : `connected to ${client.url}`);
+  });
+  client.on('reconnecting', () => {
+    if (!reliable && connected) mayBeLost += client.stats().sent - sentBefore;
+    sentBefore = client.stats().sent;
+  });
+  client.on('close', ({ code }) => {
+    if (!reliable && connected && code !== 1000) mayBeLost += client.stats().sent - sentBefore;
+    sentBefore = client.stats().sent;
   });
   client.on('reconnecting', ({ attempt, delay }) => note(`connection lost; retry ${attempt} in ${Math.round(delay)} ms`));
 
@@ -138,7 +152,7 @@ export async function runWs(url: string, options: WsCommandOptions, io: WsComman
         else note((error as Error).message);
       }
     }
-    const lost = client.stats().lost;
+    const lost = Math.max(client.stats().lost, mayBeLost);
     if (!interrupted && lost > 0) {
       failed = true;
       note(`${lost} messages were written to a connection that then died; they may be lost (--reliable resends them)`);

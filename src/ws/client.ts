@@ -564,7 +564,9 @@ export class WsClient extends EventEmitter<WsClientEvents> {
         else conn.ws.terminate();
       });
     }
-    this.#finish(code, undefined, reason, undefined);
+    // The code the connection really ended with: 1006 says the server never answered the close,
+    // so it may not have read what was written before it.
+    this.#finish(conn?.closeCode ?? code, undefined, reason, undefined);
   }
 
   /** The one way to `closed`: timers cleared, waiters settled, iterator ended, `close` emitted. */

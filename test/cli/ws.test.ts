@@ -108,6 +108,51 @@ describe('spate ws', { timeout: 20_000 }, () => {
     assert.equal(await runWs('http://nope/', {}, { stdin: Readable.from([]), stdout: sink().stream, stderr: err.stream }), 2);
   });
 
+  test('never connected - exit 1 even when stdin is empty', async () => {
+    const err = sink();
+    const code = await runWs('ws://127.0.0.1:1/', { reconnect: false }, { stdin: Readable.from([]), stdout: sink().stream, stderr: err.stream });
+    assert.equal(code, 1);
+    assert.match(err.text(), /could not connect/);
+  });
+
+  test('plain mode - messages written to a connection that then died: exit 1, they may be lost', async () => {
+    // A server that takes one frame, then drops the connection without a close frame.
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await once(wss, 'listening');
+    closers.push(() => new Promise((resolve) => {
+      for (const ws of wss.clients) ws.terminate();
+      wss.close(() => resolve());
+    }));
+    let got = 0;
+    wss.on('connection', (ws) => ws.on('message', () => {
+      got++;
+      ws.terminate();
+    }));
+    const err = sink();
+    const stdin = new PassThrough();
+    const running = runWs(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}/`, { reconnect: false }, { stdin, stdout: sink().stream, stderr: err.stream });
+    stdin.write('a\n');
+    await new Promise<void>((resolve) => {
+      const check = () => (got > 0 ? resolve() : setImmediate(check));
+      check();
+    });
+    stdin.end();
+    assert.equal(await running, 1);
+  });
+
+  test('--reliable against a server that never acks - a bounded drain, then exit 1', async () => {
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await once(wss, 'listening');
+    closers.push(() => new Promise((resolve) => {
+      for (const ws of wss.clients) ws.terminate();
+      wss.close(() => resolve());
+    }));
+    const err = sink();
+    const code = await runWs(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}/`, { reliable: true, drainTimeoutMs: 200 }, { stdin: Readable.from(['one\ntwo\n']), stdout: sink().stream, stderr: err.stream });
+    assert.equal(code, 1);
+    assert.match(err.text(), /not acknowledged within --drain-timeout/);
+  });
+
   test('register() - adds the ws command with help', () => {
     const program = new Command();
     register(program);

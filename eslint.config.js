@@ -31,7 +31,7 @@ const layerRules = Object.entries(layers).map(([layer, allowed]) => ({
 }));
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'bench/node_modules/', 'coverage/', 'tmp/'] },
+  { ignores: ['node_modules/', 'bench/node_modules/', 'coverage/', 'tmp/', 'dist/', 'docs/api/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -43,4 +43,10 @@ export default tseslint.config(
   { files: ['src/**/*.ts'], rules: { '@typescript-eslint/no-explicit-any': 'error' } },
   { files: ['test/**/*.ts', 'bench/**/*.ts', 'examples/**/*.ts'], rules: { '@typescript-eslint/no-explicit-any': 'off' } },
   ...layerRules,
+  // Plain JavaScript: the bin's guard and the package test's consumer files.
+  {
+    files: ['**/*.cjs', '**/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', require: 'readonly', __dirname: 'readonly', URL: 'readonly', Buffer: 'readonly' } },
+  },
+  { files: ['**/*.cjs'], languageOptions: { sourceType: 'commonjs' }, rules: { '@typescript-eslint/no-require-imports': 'off' } },
 );

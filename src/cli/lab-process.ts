@@ -9,7 +9,8 @@ export interface LabProcess extends AsyncDisposable {
 }
 
 export function spawnLab(args: readonly string[] = []): Promise<LabProcess> {
-  const main = fileURLToPath(new URL('./main.ts', import.meta.url));
+  // main.ts from the sources, main.js from dist/.
+  const main = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './main.ts' : './main.js', import.meta.url));
   const child = spawn(process.execPath, [main, 'lab', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';

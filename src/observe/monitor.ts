@@ -25,7 +25,7 @@ export interface MonitorOptions {
   clock?: Clock | undefined;
 }
 
-/** What {@link Monitored.stats} returns; latencies in milliseconds. */
+/** What `stats()` of a {@link Monitored} returns; latencies in milliseconds. */
 export interface MonitorStats {
   /** Calls that settled (fulfilled, rejected or threw). */
   readonly count: number;

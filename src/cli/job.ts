@@ -20,19 +20,11 @@ export function commandPath(command: Command): string {
 }
 
 /**
- * Makes commander report this command's usage errors (and those of its subcommands, created
- * after) as one line: `spate crawl: missing required argument 'url' (see spate crawl --help)`.
+ * Keeps commander from printing the whole help after a usage error: main.ts reports it as one
+ * line, `spate crawl: missing required argument 'url' (see spate crawl --help)`.
  */
 export function usageManners(command: Command): Command {
-  return command
-    .showHelpAfterError(false)
-    .configureOutput({
-      outputError: (text, write) => {
-        const what = text.replace(/^error:\s*/, '').trim().replace(/\.$/, '');
-        const name = commandPath(command);
-        write(`spate${name ? ` ${name}` : ''}: ${what} (see spate${name ? ` ${name}` : ''} --help)\n`);
-      },
-    });
+  return command.showHelpAfterError(false);
 }
 
 /** Writes the one-line usage error for `name` and returns exit code 2. */

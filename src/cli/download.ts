@@ -41,6 +41,7 @@ export async function runDownloadCommand(list: string, opts: DownloadCliOptions,
     adaptive: opts.adaptive ?? false,
     statePath: opts.state ?? join(opts.out, STATE_FILE),
     resume: opts.resume ?? false,
+    reserved: opts.report ? [opts.report] : [],
     signal,
     onProgress: opts.json ? (r) => out.write(`${JSON.stringify(r)}\n`) : undefined,
   });

@@ -577,8 +577,15 @@ export class Downloader {
           await fh.datasync();
         } catch (error) {
           hashed = sink.position;
+          if (sink.overflow) {
+            // A body longer than its range (repeated bytes, say) proves nothing it wrote is
+            // where it belongs: none of it is kept.
+            ftruncateSync(fh.fd, 0);
+            hash = undefined;
+            hashed = -1;
+            throw new SizeMismatchError(record.url, total!, sink.position + sink.overflow);
+          }
           if (signal.aborted) throw signal.reason;
-          if (sink.overflow) throw new SizeMismatchError(record.url, total!, sink.position + sink.overflow);
           if (error instanceof Error && (error as { syscall?: unknown }).syscall === undefined && !(error instanceof SizeMismatchError)) {
             const code = (error as { code?: unknown }).code;
             throw new NetworkError(record.url, error instanceof NetworkError ? error.reason : typeof code === 'string' ? code : 'body', { cause: error });

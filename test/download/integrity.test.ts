@@ -315,3 +315,35 @@ test('Content-Disposition - a raw control byte in the header fails the file with
     await new Promise<void>((r) => server.close(() => r()));
   }
 });
+
+test('Content-Range - a body longer than its range (repeated bytes) leaves nothing of itself in the part', async () => {
+  const out = tmp();
+  const server = await liar((req, res, n) => {
+    const range = /bytes=(\d+)-/.exec(req.headers.range ?? '');
+    if (range === null) {
+      res.writeHead(200, { 'content-length': SIZE, etag: '"t"' });
+      sendBody(res, truth, 300_000);
+      return;
+    }
+    const start = Number(range[1]);
+    // No Content-Length (chunked): the range is stated honestly, the body starts 1000 bytes early.
+    res.writeHead(206, { 'content-range': `bytes ${start}-${SIZE - 1}/${SIZE}`, etag: '"t"' });
+    const body = truth.subarray(n === 1 ? start - 1000 : start);
+    let at = 0;
+    const pump = () => {
+      while (at < body.length) {
+        const ok = res.write(body.subarray(at, at + 16_384));
+        at += 16_384;
+        if (!ok) return void res.once('drain', pump);
+      }
+      res.end();
+    };
+    pump();
+  });
+  try {
+    const { records } = await download(out, [{ url: `${server.url}/e.bin` }], { retries: 2 });
+    assertIntact(out, records[0]!, truth);
+  } finally {
+    await server.close();
+  }
+});

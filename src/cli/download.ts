@@ -102,6 +102,7 @@ export async function runDownloadCommand(list: string, opts: DownloadCliOptions,
     adaptive: opts.adaptive ?? false,
     statePath,
     resume: true,
+    reserved: opts.report ? [opts.report] : [],
     signal,
     onProgress: opts.json
       ? (r) => out.write(`${JSON.stringify(r)}\n`)

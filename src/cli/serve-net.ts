@@ -98,9 +98,10 @@ export function register(program: Command): void {
     .option('--send-buffer <bytes>', 'unsent bytes a client may queue before it is dropped as too slow', integer('send-buffer', 1), 1024 * 1024)
     .addOption(rateOption('per-client line quota'))
     .addOption(durationOption('--idle-timeout <duration>', 'close connections silent this long (0s: never)', 300_000))
+    .option('--anonymous', 'the seed\'s chat: no nickname step, clients named by address, every line a message', false)
     .addHelpText('after', '\nExample:\n  spate serve chat --port 9000 --rate 5/1000\n  nc 127.0.0.1 9000\n')
-    .action((opts: Common & { maxLineLength: number; sendBuffer: number; rate: { limit: number; interval: number } | false; idleTimeout: number }) =>
-      run('chat', () => startChatServer({ port: opts.port, host: opts.host, maxLineLength: opts.maxLineLength, sendBufferBytes: opts.sendBuffer, rateLimit: opts.rate, idleTimeoutMs: opts.idleTimeout }), opts.grace));
+    .action((opts: Common & { maxLineLength: number; sendBuffer: number; rate: { limit: number; interval: number } | false; idleTimeout: number; anonymous: boolean }) =>
+      run('chat', () => startChatServer({ port: opts.port, host: opts.host, maxLineLength: opts.maxLineLength, sendBufferBytes: opts.sendBuffer, rateLimit: opts.rate, idleTimeoutMs: opts.idleTimeout, anonymous: opts.anonymous }), opts.grace));
 
   common(serve.command('ws-chat').description('WebSocket chat: JSON envelopes, rooms (?room=), nicknames (?nick=), join/leave with user counts.'), 8765)
     .option('--path <path>', 'the WebSocket endpoint', '/')

@@ -7,6 +7,7 @@
 //                        once `errorTtlMs` has passed (the crawler fails those pages meanwhile).
 // Redirects are followed (up to 5). A successful answer is kept for `ttlMs` (a day by default,
 // which is longer than almost every crawl). Concurrent asks for one origin share one fetch.
+import type { Readable } from 'node:stream';
 import robotsParserModule from 'robots-parser';
 import { type Clock, getClock } from '../core/clock.ts';
 import type { Session } from '../http/session.ts';
@@ -48,6 +49,9 @@ interface Entry {
   rules: Promise<RobotsRules>;
   expires: number;
 }
+
+/** The most of a robots.txt that is read (500 KiB); the rest is ignored. */
+export const MAX_ROBOTS_BYTES = 500 * 1024;
 
 const ALLOW_ALL = (status: number): RobotsRules => ({ status: 'missing', httpStatus: status, crawlDelay: undefined, sitemaps: [], allowed: () => true });
 
@@ -98,11 +102,13 @@ export class RobotsCache {
     let status: number;
     let text: string;
     try {
-      const res = await this.#session.get(url, { signal, throwOnStatus: false, maxRedirects: 5, maxBodyBytes: 512_000 });
+      const res = await this.#session.get(url, { signal, throwOnStatus: false, maxRedirects: 5, stream: true });
       status = res.status;
+      if (status >= 300) res.body.destroy();
       if (status >= 400 && status < 500 && status !== 429) return ALLOW_ALL(status);
       if (status >= 300) return unreachable(status);
-      text = await res.text();
+      // A larger file is cut, not refused: its first 500 KiB are parsed (Google's rule).
+      text = (await readPrefix(res.body, MAX_ROBOTS_BYTES)).toString('utf8');
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
       return unreachable(undefined);
@@ -118,6 +124,23 @@ export class RobotsCache {
       allowed: (target) => robot.isAllowed(target, ua) !== false,
     };
   }
+}
+
+/** The first `limit` bytes of `body` (the rest is not read: the stream is destroyed). */
+async function readPrefix(body: Readable, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of body) {
+      const b = chunk as Buffer;
+      chunks.push(b.subarray(0, limit - size));
+      size += Math.min(b.length, limit - size);
+      if (size >= limit) break;
+    }
+  } finally {
+    body.destroy();
+  }
+  return Buffer.concat(chunks, size);
 }
 
 function unreachable(status: number | undefined): RobotsRules {

@@ -11,14 +11,24 @@
 // write returns), so a transfer that breaks mid-body resumes from the part's size and keeps its
 // hash; only a part left by another process is re-read to rebuild the hash.
 //
-// Retries: attempts that write nothing count against `retries`; an attempt that made progress
-// resets the count (and the backoff), so a connection that drops every N bytes still finishes.
-// 416 on a resume whose part is already whole completes the file; a 200 to a Range, a changed
-// validator, or a Content-Range that starts elsewhere starts the file over.
+// Retries: an attempt counts as progress only when it secures bytes beyond the furthest offset
+// any attempt reached (re-downloading the same bytes from 0 does not count); attempts in a row
+// without progress count against `retries`, and every file has a byte budget (3× its size +
+// 1 MiB) that no retry can reset. So a server that ignores Range and cuts every body fails fast.
+//
+// The integrity rule (docs/download.md): a body is written at the offset its Content-Range states
+// only when that is exactly the range asked for, its total is the one known, its Content-Length
+// agrees, and it carries the strong ETag the part was started with. A resume needs a strong ETag
+// and a known total; anything else starts over from 0. 206 to a request without Range is only
+// accepted when it is the whole file. 416 on a resume whose part is already whole completes it.
+//
+// Working files (state database and its -wal/-shm, the partial folder, part files, final names)
+// are never opened through a symbolic link: parts with O_NOFOLLOW, the rest lstat-and-refuse.
+// spate's own files in `out` (state, report) are reserved: no download can take their names.
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream, ftruncateSync } from 'node:fs';
-import { type FileHandle, mkdir, open, rename, rm, stat, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { constants, ftruncateSync } from 'node:fs';
+import { type FileHandle, lstat, mkdir, open, rename, rm, unlink } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { type Readable, Writable } from 'node:stream';
 import { type Backoff, exponentialBackoff } from '../core/backoff.ts';
 import { type Clock, getClock } from '../core/clock.ts';
@@ -30,10 +40,10 @@ import { RETRY_STATUSES, isTransient, retryAfterMs } from '../http/classify.ts';
 import { HttpStatusError, NetworkError } from '../http/errors.ts';
 import { Session } from '../http/session.ts';
 import { AdaptiveConcurrency } from './adaptive.ts';
-import { ChecksumMismatchError, ResumeMismatchError, SizeMismatchError } from './errors.ts';
+import { ChecksumMismatchError, MalformedResponseError, ResumeMismatchError, SizeMismatchError, TransferBudgetError, UnsafePathError } from './errors.ts';
 import { ResizableLimit } from './limit.ts';
 import { type ListEntry, type ListError, type ListItem, isListError } from './list.ts';
-import { nameFromDisposition, nameFromUrl, safeJoin, sanitizeName } from './names.ts';
+import { nameFromDisposition, nameFromUrl, nameKey, safeJoin, sanitizeName } from './names.ts';
 import { type DownloadRecord, type DownloadStore, SqliteDownloadStore } from './store.ts';
 
 /** The outcome of one URL (the seeds' DownloadResult). */
@@ -108,6 +118,8 @@ export interface DownloaderOptions {
   resume?: boolean | undefined;
   /** Aborting stops the transfers in flight; their parts stay for a resume. */
   signal?: AbortSignal | undefined;
+  /** Other files of the job that live in `out` (the report, say): no download takes their names. @default [] */
+  reserved?: readonly string[] | undefined;
   /** Called as each URL finishes. */
   onProgress?: ((result: DownloadResult, stats: DownloadStats) => void) | undefined;
   /** @default 'spate/0.1 (downloader)' */
@@ -119,6 +131,10 @@ export interface DownloaderOptions {
 export const STATE_FILE = '.spate-download.sqlite';
 /** Parts live here, under `out`, with names no sanitised name can take (they start with a dot). */
 export const PARTIAL_DIR = '.spate-partial';
+/** A file's attempts may receive this many times its size (plus `BUDGET_SLACK`) in all. */
+export const BYTE_BUDGET_FACTOR = 3;
+const BUDGET_SLACK = 1024 * 1024;
+const PART_FLAGS = constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW;
 
 /**
  * Downloads a list of URLs into a directory: bounded and per-host concurrency, retries that
@@ -165,6 +181,9 @@ export class Downloader {
   #dirSyncNext: Promise<void> | undefined;
   #ran = false;
   readonly #hosts = new Map<string, ResizableLimit>();
+  /** Name keys of spate's own files in `out`, and prefixes of their temporary names. */
+  readonly #reserved = new Set<string>();
+  readonly #reservedPrefixes: string[] = [];
 
   constructor(options: DownloaderOptions) {
     if (typeof options?.out !== 'string' || options.out === '') throw new TypeError('Expected `out` to be a directory path');
@@ -194,6 +213,26 @@ export class Downloader {
     this.#signal = options.signal;
     this.#onProgress = options.onProgress;
     this.#limit = new ResizableLimit(this.#adaptive ? Math.min(4, this.#concurrency) : this.#concurrency);
+    const outAbs = resolve(options.out);
+    const own = [...(options.reserved ?? [])];
+    if (this.#statePath !== ':memory:') own.push(this.#statePath, `${this.#statePath}-wal`, `${this.#statePath}-shm`, `${this.#statePath}-journal`);
+    for (const path of own) {
+      if (dirname(resolve(path)) !== outAbs) continue;
+      this.#reserved.add(nameKey(basename(path)));
+      this.#reservedPrefixes.push(nameKey(`${basename(path)}.tmp-`));
+    }
+  }
+
+  /** Whether `name` is one of spate's own files in `out`. */
+  #isReserved(name: string): boolean {
+    const key = nameKey(name);
+    return this.#reserved.has(key) || this.#reservedPrefixes.some((p) => key.startsWith(p));
+  }
+
+  /** `name`, or `_name` (repeated) when it is reserved. */
+  #unreserved(name: string): string {
+    while (this.#isReserved(name)) name = `_${name}`;
+    return name;
   }
 
   /** Downloads every item; resolves with the totals. Rejects with `signal.reason` on abort (after the transfers in flight stopped). */
@@ -207,7 +246,11 @@ export class Downloader {
       if (this.#statePath !== ':memory:') for (const suffix of ['', '-wal', '-shm']) await rm(this.#statePath + suffix, { force: true });
       await rm(this.#partDir, { recursive: true, force: true });
     }
+    // Never follow a link planted among the working files (resume included).
+    if (this.#statePath !== ':memory:') for (const suffix of ['', '-wal', '-shm', '-journal']) await refuseLink(this.#statePath + suffix);
+    await refuseLink(this.#partDir);
     await mkdir(this.#partDir, { recursive: true });
+    if (!(await lstat(this.#partDir)).isDirectory()) throw new UnsafePathError(`${this.#partDir} is not a directory`);
     const store = SqliteDownloadStore.open(this.#statePath);
     this.#store = store;
     store.startRun();
@@ -228,7 +271,7 @@ export class Downloader {
           this.#listErrors++;
           continue;
         }
-        const name = sanitizeName(entry.name ?? nameFromUrl(entry.url) ?? '');
+        const name = this.#unreserved(sanitizeName(entry.name ?? nameFromUrl(entry.url) ?? ''));
         const { record, duplicate } = store.add({ url: entry.url, line: entry.line ?? null, name, expectedSha256: entry.sha256 ?? null, named: entry.name !== undefined });
         if (duplicate) continue;
         if (record.state === 'done') {
@@ -314,7 +357,11 @@ export class Downloader {
     // in place (renaming over a device would replace it).
     const inPlace = await stat(path).then((s) => !s.isFile(), () => false);
     const tmp = inPlace ? path : `${path}.tmp-${process.pid}`;
-    const fh = await open(tmp, 'w');
+    if (!inPlace) await unlink(tmp).catch(() => {});
+    // O_EXCL | O_NOFOLLOW: a link planted at the temporary name is not followed.
+    const fh = inPlace
+      ? await open(path, 'w')
+      : await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o666);
     try {
       const write = (text: string) => fh.write(text);
       await write(`{"totals":${JSON.stringify(this.summary())},\n"listErrors":${JSON.stringify([...this.listErrors()])},\n"files":[`);
@@ -361,7 +408,7 @@ export class Downloader {
 
   async #isPlaced(record: DownloadRecord): Promise<boolean> {
     try {
-      const s = await stat(safeJoin(this.#out, record.name));
+      const s = await lstat(safeJoin(this.#out, record.name));
       return s.isFile() && s.size === record.bytes;
     } catch {
       return false;
@@ -424,66 +471,96 @@ export class Downloader {
     let stalled = 0;
     let progressed = false;
     let counted = false;
+    // The furthest offset any attempt secured on disk, and the bytes received in all attempts.
+    let best = 0;
+    let received = 0;
+    const budget = () => BYTE_BUDGET_FACTOR * Math.max(record.total ?? 0, best) + BUDGET_SLACK;
     const attempt = async (): Promise<{ bytes: number; sha256: string }> => {
+      if (received > budget()) throw new TransferBudgetError(record.url, received, budget());
       state.attempts++;
       progressed = false;
-      const onDisk = await sizeOf(part);
-      const validator = record.etag !== null && !record.etag.startsWith('W/') ? record.etag : record.lastModified;
-      let offset = onDisk > 0 && validator !== null ? onDisk : 0;
-      // Everything that waits happens before the request: once the response is here, its body
-      // is piped at once, so a body that breaks early loses as little as possible.
-      if (offset > 0 && (hash === undefined || hashed !== offset)) {
-        hash = await hashFile(part, offset);
-        hashed = offset;
-      }
-      const fh = await open(part, offset > 0 ? 'r+' : 'w');
+      const fh = await openPart(part);
       try {
+        const onDisk = (await fh.stat()).size;
+        // Resume only what a strong validator and a known total can vouch for.
+        const strong = record.etag !== null && !record.etag.startsWith('W/') ? record.etag : null;
+        let offset = onDisk > 0 && strong !== null && record.total !== null && onDisk <= record.total ? onDisk : 0;
+        // Everything that waits happens before the request: once the response is here, its body
+        // is piped at once, so a body that breaks early loses as little as possible.
+        if (offset > 0 && (hash === undefined || hashed !== offset)) {
+          hash = await hashHandle(fh, offset);
+          hashed = offset;
+        }
         const headers: Record<string, string> = { 'accept-encoding': 'identity' };
         if (offset > 0) {
           headers.range = `bytes=${offset}-`;
-          headers['if-range'] = validator!;
+          headers['if-range'] = strong!;
         }
-        const res = await this.#session.request(record.url, { stream: true, headers, signal, throwOnStatus: false, retry: false });
+        let res;
+        try {
+          res = await this.#session.request(record.url, { stream: true, headers, signal, throwOnStatus: false, retry: false });
+        } catch (error) {
+          throw explainHead(error, record.url);
+        }
         const body = res.body;
+        // A continuation that cannot be trusted: the part is emptied and the file starts over.
+        const startOver = (why: string): never => {
+          body.destroy();
+          ftruncateSync(fh.fd, 0);
+          throw new ResumeMismatchError(`${record.url}: ${why}; starting over`);
+        };
+        const etag = res.header('etag') ?? null;
         if (res.status === 416 && offset > 0) {
           body.destroy();
-          const size = /\*\/(\d+)/.exec(res.header('content-range') ?? '')?.[1];
-          if (size !== undefined && Number(size) === offset && record.total === offset) {
+          const size = /^\s*bytes\s+\*\/(\d+)\s*$/i.exec(res.header('content-range') ?? '')?.[1];
+          if (size !== undefined && Number(size) === offset && record.total === offset && (etag === null || etag === strong)) {
             await fh.datasync();
             return await this.#finalize(record, part, offset, hash, hashed, signal);
           }
-          ftruncateSync(fh.fd, 0);
-          throw new ResumeMismatchError(`the server cannot continue ${record.url} at byte ${offset}; starting over`);
+          startOver(`the server cannot continue at byte ${offset}`);
         }
         if (res.status >= 300) {
           body.destroy();
           throw new HttpStatusError(res.status, res.url, res.headers, '');
         }
+        const length = parseLength(res.header('content-length'));
         let total: number | null;
-        if (res.status === 206 && offset > 0) {
+        if (res.status === 206) {
           const range = parseContentRange(res.header('content-range'));
-          const etag = res.header('etag') ?? null;
-          if (range === undefined || range.start !== offset || (record.etag !== null && etag !== null && etag !== record.etag)) {
-            body.destroy();
-            ftruncateSync(fh.fd, 0);
-            throw new ResumeMismatchError(`the server answered ${record.url} with another range or file; starting over`);
+          if (range === undefined) startOver(`206 without a readable Content-Range (${JSON.stringify(res.header('content-range') ?? null)})`);
+          const r = range!;
+          if (length !== undefined && length !== r.end - r.start + 1) {
+            startOver(`Content-Length ${length} disagrees with Content-Range ${r.start}-${r.end}`);
           }
-          total = range.size;
+          if (offset > 0) {
+            if (r.start !== offset || r.size === null || r.size !== record.total || r.end !== r.size - 1) {
+              startOver(`asked for bytes ${offset}-${record.total! - 1}/${record.total}, got ${r.start}-${r.end}/${r.size ?? '*'}`);
+            }
+            if (etag !== strong) startOver(`the continuation carries ETag ${etag ?? 'none'}, not ${strong}`);
+            total = record.total;
+          } else {
+            // 206 to a request without Range: usable only when it is the whole file.
+            if (r.start !== 0 || r.size === null || r.end !== r.size - 1) {
+              startOver(`206 with Content-Range ${r.start}-${r.end}/${r.size ?? '*'} to a request without Range`);
+            }
+            total = r.size;
+          }
         } else {
+          offset = 0;
+          total = length ?? null;
+        }
+        if (offset === 0) {
           // A fresh start. The part is emptied before the new validators are recorded, so a
           // crash in between cannot pair old bytes with the new file's validators.
-          if (offset > 0) ftruncateSync(fh.fd, 0);
-          offset = 0;
-          const length = res.header('content-length');
-          total = res.status === 206 ? (parseContentRange(res.header('content-range'))?.size ?? null) : length === undefined ? null : Number(length);
+          if (onDisk > 0) ftruncateSync(fh.fd, 0);
           if (!record.named) {
             const proposed = nameFromDisposition(res.header('content-disposition'));
             if (proposed !== undefined) {
-              record.name = store.rename(record.id, sanitizeName(proposed));
+              record.name = store.rename(record.id, this.#unreserved(sanitizeName(proposed)));
               record.named = true;
             }
           }
-          record.etag = res.header('etag') ?? null;
+          record.etag = etag;
           record.lastModified = res.header('last-modified') ?? null;
           record.total = total;
           store.begin(record.id, { total, etag: record.etag, lastModified: record.lastModified });
@@ -494,16 +571,28 @@ export class Downloader {
           this.#expected += total - offset;
           counted = true;
         }
-        const sink = new FileSink(fh, offset, hash!, (n) => {
+        const sink = new FileSink(fh, offset, total ?? Infinity, hash!, (n, position) => {
           this.#bytes += n;
           this.#windowBytes += n;
-          progressed = true;
+          received += n;
+          if (position > best) {
+            best = position;
+            progressed = true;
+          }
         });
         try {
           await drain(body, sink);
           await fh.datasync();
         } catch (error) {
           hashed = sink.position;
+          if (sink.overflow) {
+            // A body longer than its range (repeated bytes, say) proves nothing it wrote is
+            // where it belongs: none of it is kept.
+            ftruncateSync(fh.fd, 0);
+            hash = undefined;
+            hashed = -1;
+            throw new SizeMismatchError(record.url, total!, sink.position + sink.overflow);
+          }
           if (signal.aborted) throw signal.reason;
           if (error instanceof Error && (error as { syscall?: unknown }).syscall === undefined && !(error instanceof SizeMismatchError)) {
             const code = (error as { code?: unknown }).code;
@@ -528,6 +617,7 @@ export class Downloader {
         if (progressed) stalled = 0;
         else stalled++;
         if (stalled > this.#retries) return false;
+        if (error instanceof TransferBudgetError || error instanceof UnsafePathError || error instanceof MalformedResponseError) return false;
         if (error instanceof ResumeMismatchError) return 0;
         const transient = error instanceof SizeMismatchError || isTransient(error, RETRY_STATUSES);
         if (!transient) return false;
@@ -539,12 +629,13 @@ export class Downloader {
 
   async #finalize(record: DownloadRecord, part: string, size: number, hash: Hash | undefined, hashed: number, signal: AbortSignal): Promise<{ bytes: number; sha256: string }> {
     // A copy: the running hash stays usable if placing the file fails and the attempt is retried.
-    const digest = (hash !== undefined && hashed === size ? hash.copy() : await hashFile(part, size)).digest('hex');
+    const digest = (hash !== undefined && hashed === size ? hash.copy() : await hashPart(part, size)).digest('hex');
     if (record.expectedSha256 !== null && digest !== record.expectedSha256) {
       await unlink(part).catch(() => {});
       throw new ChecksumMismatchError(record.url, record.expectedSha256, digest);
     }
     if (signal.aborted) throw signal.reason;
+    if (this.#isReserved(record.name)) throw new UnsafePathError(`refusing to place a download over spate's own file ${record.name}`);
     await rename(part, safeJoin(this.#out, record.name));
     await this.#syncDir();
     return { bytes: size, sha256: digest };
@@ -566,29 +657,40 @@ export class Downloader {
   }
 }
 
-/** A Writable into a file at a position, hashing each chunk once it is written (so hash = file). */
+/**
+ * A Writable into a file at a position, hashing each chunk once it is written (so hash = file).
+ * It never writes past `end`: a body longer than announced fails (`overflow` says by how much).
+ */
 class FileSink extends Writable {
   position: number;
+  overflow = 0;
+  readonly #end: number;
   readonly #fh: FileHandle;
   readonly #hash: Hash;
-  readonly #onBytes: (n: number) => void;
+  readonly #onBytes: (n: number, position: number) => void;
 
-  constructor(fh: FileHandle, position: number, hash: Hash, onBytes: (n: number) => void) {
+  constructor(fh: FileHandle, position: number, end: number, hash: Hash, onBytes: (n: number, position: number) => void) {
     super({ highWaterMark: 1024 * 1024 });
     this.#fh = fh;
     this.position = position;
+    this.#end = end;
     this.#hash = hash;
     this.#onBytes = onBytes;
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.#fh.write(chunk, 0, chunk.length, this.position).then(({ bytesWritten }) => {
-      this.#wrote([chunk], bytesWritten, callback);
-    }, callback);
+    this._writev([{ chunk }], callback);
   }
 
   override _writev(chunks: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
     const buffers = chunks.map((c) => c.chunk);
+    let length = 0;
+    for (const b of buffers) length += b.length;
+    if (this.position + length > this.#end) {
+      this.overflow = this.position + length - this.#end;
+      callback(new Error(`the body runs ${this.overflow} bytes past its announced end`));
+      return;
+    }
     this.#fh.writev(buffers, this.position).then(({ bytesWritten }) => {
       this.#wrote(buffers, bytesWritten, callback);
     }, callback);
@@ -603,7 +705,7 @@ class FileSink extends Writable {
     }
     for (const b of buffers) this.#hash.update(b);
     this.position += bytesWritten;
-    this.#onBytes(bytesWritten);
+    this.#onBytes(bytesWritten, this.position);
     callback();
   }
 }
@@ -678,20 +780,63 @@ function parseContentRange(value: string | undefined): { start: number; end: num
   return { start: Number(m[1]), end: Number(m[2]), size: m[3] === '*' ? null : Number(m[3]) };
 }
 
-async function sizeOf(path: string): Promise<number> {
+function parseLength(value: string | undefined): number | undefined {
+  if (value === undefined || !/^\s*\d+\s*$/.test(value)) return undefined;
+  return Number(value);
+}
+
+/** A request that failed before its response could be read; a malformed head gets its own error. */
+function explainHead(error: unknown, url: string): unknown {
+  const reason = error instanceof NetworkError ? error.reason : (error as { code?: unknown } | null)?.code;
+  // undici reports a head it cannot parse (a control byte in a header value, say) as a length
+  // mismatch when Content-Length came first, or as an llhttp HPE_* error.
+  if (reason === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' || (typeof reason === 'string' && reason.startsWith('HPE_'))) {
+    return new MalformedResponseError(`${url}: the server's response head is malformed (an invalid byte in a header such as Content-Disposition?)`, { cause: error });
+  }
+  return error;
+}
+
+/** Refuses a path that is a symbolic link (a missing path is fine). */
+async function refuseLink(path: string): Promise<void> {
+  let s;
   try {
-    return (await stat(path)).size;
+    s = await lstat(path);
   } catch {
-    return 0;
+    return;
+  }
+  if (s.isSymbolicLink()) throw new UnsafePathError(`refusing to follow the symbolic link ${path}`);
+}
+
+/** Opens a part file for reading and writing, never through a symbolic link. */
+async function openPart(path: string): Promise<FileHandle> {
+  try {
+    return await open(path, PART_FLAGS, 0o666);
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'ELOOP') throw new UnsafePathError(`refusing to follow the symbolic link ${path}`, { cause: error });
+    throw error;
   }
 }
 
-/** The SHA-256 state of a file's first `length` bytes. */
-async function hashFile(path: string, length: number): Promise<Hash> {
+/** The SHA-256 state of the first `length` bytes of an open file. */
+async function hashHandle(fh: FileHandle, length: number): Promise<Hash> {
   const hash = createHash('sha256');
-  if (length === 0) return hash;
-  for await (const chunk of createReadStream(path, { start: 0, end: length - 1, highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
+  const buf = Buffer.allocUnsafe(Math.min(length, 1024 * 1024));
+  for (let pos = 0; pos < length;) {
+    const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, length - pos), pos);
+    if (bytesRead === 0) throw new Error(`${length} bytes expected, the part ends at ${pos}`);
+    hash.update(buf.subarray(0, bytesRead));
+    pos += bytesRead;
+  }
   return hash;
+}
+
+async function hashPart(path: string, length: number): Promise<Hash> {
+  const fh = await openPart(path);
+  try {
+    return await hashHandle(fh, length);
+  } finally {
+    await fh.close();
+  }
 }
 
 async function fsyncDir(dir: string): Promise<void> {

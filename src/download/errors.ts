@@ -33,8 +33,25 @@ export class ResumeMismatchError extends SpateError {
   override name = 'ResumeMismatchError';
 }
 
-/** A file name that, even after sanitising, would land outside the output directory (never expected). */
+/** A path the downloader refuses: outside the output directory, one of spate's own files, or a symbolic link among its working files. */
 export class UnsafePathError extends SpateError {
   override readonly code = 'SPATE_DOWNLOAD_UNSAFE_PATH';
   override name = 'UnsafePathError';
+}
+
+/** A file's retries moved more bytes than its budget (3× its size + 1 MiB) without finishing it. */
+export class TransferBudgetError extends SpateError {
+  override readonly code = 'SPATE_DOWNLOAD_BUDGET';
+  override name = 'TransferBudgetError';
+  readonly budget: number;
+  constructor(url: string, received: number, budget: number) {
+    super(`${url}: gave up after receiving ${received} bytes (budget ${budget}) without completing the file`);
+    this.budget = budget;
+  }
+}
+
+/** The server's answer could not be read: a malformed head (a control byte in a header value, say). */
+export class MalformedResponseError extends SpateError {
+  override readonly code = 'SPATE_DOWNLOAD_MALFORMED';
+  override name = 'MalformedResponseError';
 }

@@ -8,6 +8,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import { validateHeaderValue } from 'node:http';
 import type { LabContext } from './context.ts';
 import type { BodyFaults } from './faults.ts';
+import { serveLyingFile } from './lies.ts';
 import { fillBytes, hash32 } from './rng.ts';
 import { send } from './send.ts';
 
@@ -88,6 +89,11 @@ export function serveFile(
   const size = sizeText === null ? DEFAULT_FILE_SIZE : Number(sizeText);
   if (name === '' || !Number.isSafeInteger(size) || size < 0 || size > MAX_SIZE) {
     error(ctx, req, res, name === '' ? 404 : 400, name === '' ? 'Not Found' : `bad size ${String(sizeText)}`);
+    return;
+  }
+  const lie = q.get('lie');
+  if (lie !== null) {
+    serveLyingFile(ctx, req, res, name, size, lie, q.get('key') ?? name);
     return;
   }
   const version = q.get('version') ?? '';

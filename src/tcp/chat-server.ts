@@ -19,7 +19,7 @@ import { type Clock, getClock } from '../core/clock.ts';
 import { RateLimiter } from '../core/rate-limiter.ts';
 import { checkInteger, checkNonNegative, checkSignal } from '../core/validate.ts';
 import { LineSplitter } from './line-splitter.ts';
-import { type CloseOptions, DEFAULT_BACKLOG, Stopper, checkPort, listen, serverHandle } from './listener.ts';
+import { type CloseOptions, DEFAULT_BACKLOG, Stopper, checkPort, closeWhenFlushed, listen, serverHandle } from './listener.ts';
 
 /** A per-client message quota: at most `limit` lines in any `interval` ms. */
 export interface RateLimit {
@@ -43,6 +43,12 @@ export interface ChatServerOptions {
   idleTimeoutMs?: number | undefined;
   /** Longest nickname, in characters. @default 32 */
   maxNickLength?: number | undefined;
+  /**
+   * The seed's chat (`asyncio.start_server` broadcasting `"{addr}: {message}"`): no nickname
+   * step — a client is named by its address — and every line is a message (no commands).
+   * @default false
+   */
+  anonymous?: boolean | undefined;
   /** Pending connections the kernel may queue (capped by `net.core.somaxconn`). @default 4096 */
   backlog?: number | undefined;
   /** Aborting it closes the server (as `close()`). */
@@ -116,6 +122,7 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
   const clock = options.clock ?? getClock();
   if (rateLimit !== false) new RateLimiter({ ...rateLimit, clock }); // validates the quota now
   const tooLongLine = `! Line too long (max ${maxLineLength} bytes)\n`;
+  const anonymous = options.anonymous ?? false;
   const nickPattern = new RegExp(`^[\\p{L}\\p{N}_.-]{1,${maxNickLength}}$`, 'u');
 
   const sockets = new Set<Socket>();
@@ -195,7 +202,7 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
       dropSlow();
       return;
     }
-    if (line.startsWith('/')) command(client, client.nick, line);
+    if (line.startsWith('/') && !anonymous) command(client, client.nick, line);
     else if (line.length > 0) {
       messages++;
       broadcast(`${client.nick}: ${line}\n`, client);
@@ -258,6 +265,12 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
       sockets.delete(socket);
       if (leave(client) && stopper.state === 'listening') broadcast(`* ${client.nick} left (${userCount(members.size)})\n`);
     });
+    if (anonymous) {
+      // Named by address, like the seed's `writer.get_extra_info('peername')`.
+      client.nick = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
+      members.set(client.nick, client);
+      return;
+    }
     send(client, PROMPT);
     dropSlow();
   });
@@ -267,6 +280,7 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
 
   function farewell(socket: Socket): void {
     if (!socket.writableEnded) socket.end('* Server shutting down\n');
+    closeWhenFlushed(socket);
   }
 
   // Object.assign keeps the handle's getters live (it reads only the source's properties).

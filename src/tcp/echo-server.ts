@@ -9,7 +9,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { type Clock, getClock } from '../core/clock.ts';
 import { checkInteger, checkNonNegative, checkSignal } from '../core/validate.ts';
 import { LineSplitter } from './line-splitter.ts';
-import { type CloseOptions, DEFAULT_BACKLOG, Stopper, checkPort, listen, serverHandle } from './listener.ts';
+import { type CloseOptions, DEFAULT_BACKLOG, Stopper, checkPort, closeWhenFlushed, listen, serverHandle } from './listener.ts';
 
 /** Options of `startEchoServer`. */
 export interface EchoServerOptions {
@@ -119,6 +119,14 @@ export async function startEchoServer(options: EchoServerOptions = {}): Promise<
       }
       if (result === 'too-long') socket.end(tooLongLine);
     });
+    // At end of stream an unterminated last line is still echoed (as the seed's server echoes
+    // every chunk); then the connection ends, as with allowHalfOpen off.
+    socket.on('end', () => {
+      const rest = splitter.end();
+      if (rest === undefined || socket.writableEnded) return;
+      lines++;
+      socket.end(Buffer.concat([PREFIX, rest, NEWLINE]));
+    });
     socket.on('drain', () => {
       if (!isPaused) return;
       isPaused = false;
@@ -152,6 +160,7 @@ export async function startEchoServer(options: EchoServerOptions = {}): Promise<
 
 function endSocket(socket: Socket): void {
   if (!socket.writableEnded) socket.end();
+  closeWhenFlushed(socket);
 }
 
 function noop(): void {}

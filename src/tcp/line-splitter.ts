@@ -37,6 +37,19 @@ export class LineSplitter {
     this.#pending = 0;
   }
 
+  /**
+   * The bytes of an unterminated last line (at end of stream), or undefined when there are none;
+   * a trailing `\r` is dropped. The splitter is empty afterwards. Data is never dropped silently.
+   */
+  end(): Buffer | undefined {
+    if (this.#stopped || this.#pending === 0) return undefined;
+    let line = Buffer.concat(this.#parts, this.#pending);
+    this.#parts = [];
+    this.#pending = 0;
+    if (line[line.length - 1] === 13) line = line.subarray(0, line.length - 1);
+    return line;
+  }
+
   /** Feeds a chunk, calling `onLine` for each complete line in it, in order. */
   push(chunk: Buffer): PushResult {
     if (this.#stopped) return 'stopped';

@@ -61,6 +61,17 @@ export async function drain(server: Server, sockets: ReadonlySet<Socket>, farewe
   await allClosed(sockets);
 }
 
+/**
+ * Closes `socket` as soon as everything written to it has been flushed (its 'finish'), instead of
+ * waiting for the peer to close its side: on shutdown an idle client that keeps its socket open
+ * does not hold the server for the whole grace period.
+ */
+export function closeWhenFlushed(socket: Socket): void {
+  if (socket.destroyed) return;
+  if (socket.writableFinished) socket.destroy();
+  else socket.once('finish', () => socket.destroy());
+}
+
 /** Stops accepting and destroys every socket now. */
 export async function destroyAll(server: Server, sockets: ReadonlySet<Socket>): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -5,7 +5,10 @@
 // defaults to 'lobby', the nickname to 'guest-<n>'). Everyone in the room, the newcomer
 // included, gets `{ type: 'join', payload: { nick, room, users } }`; `leave` likewise. A client
 // sends `message` (relayed to the room with `from` and `room`), `join` with `{ room?, nick? }`
-// to move or rename, `nick` with a string to rename, `ping` (answered with `pong`).
+// to move or rename, `nick` with a string to rename, `ping` (answered with `pong`); `chat` is
+// an alias of `message` (seed 002's envelope). A frame of plain text (not JSON, or a JSON scalar)
+// is a chat message from a plain-text client (seed 003's), which is answered in lines of text
+// from then on (`?format=text`: from the start).
 //
 // Limits, each with its close code:
 //   a frame over `maxPayload` → 1009 (by `ws`); a binary frame → 1003;
@@ -36,9 +39,11 @@ import {
   type PresencePayload,
   type ProtocolErrorCode,
   QueryParam,
+  asText,
   decode,
   encode,
   envelope,
+  isPlainText,
 } from './protocol.ts';
 
 /** A per-connection quota: at most `limit` envelopes in any `interval` ms. */
@@ -139,6 +144,8 @@ interface Peer {
   violations: number;
   /** Last `seq` seen from a peer without a client id. */
   lastSeq: number;
+  /** A plain-text peer (the seed's client): it gets lines of text, not envelopes. */
+  text: boolean;
 }
 
 const SHUTDOWN_REASON = 'server shutting down';
@@ -208,14 +215,24 @@ export async function startWsChatServer(options: WsChatServerOptions = {}): Prom
   }
 
   function send(peer: Peer, message: Envelope | { type: 'ack'; seq: number }): void {
-    sendRaw(peer, encode(message));
+    if (!peer.text) return void sendRaw(peer, encode(message));
+    const line = message.type === 'ack' ? undefined : asText(message as Envelope);
+    if (line !== undefined) sendRaw(peer, line);
   }
 
   function toRoom(room: string, message: Envelope, except?: Peer): void {
     const members = rooms.get(room);
     if (members === undefined) return;
-    const data = Buffer.from(encode(message));
-    for (const member of members) if (member !== except) sendRaw(member, data);
+    let data: Buffer | undefined;
+    let line: string | undefined | null = null;
+    for (const member of members) {
+      if (member === except) continue;
+      if (!member.text) sendRaw(member, (data ??= Buffer.from(encode(message))));
+      else {
+        if (line === null) line = asText(message);
+        if (line !== undefined) sendRaw(member, line);
+      }
+    }
   }
 
   // A slow peer found while sending is handled after the send loop; the `leave` about it can find
@@ -313,7 +330,15 @@ export async function startWsChatServer(options: WsChatServerOptions = {}): Prom
       dropSlow();
       return;
     }
-    const decoded = decode(Array.isArray(data) ? Buffer.concat(data).toString() : data.toString());
+    const text = Array.isArray(data) ? Buffer.concat(data).toString() : data.toString();
+    const decoded = decode(text);
+    if (!decoded.ok && isPlainText(text, decoded.code)) {
+      // The seed's client sends plain text: it is a chat message, and the peer is answered in kind.
+      peer.text = true;
+      handle(peer, envelope('message', text));
+      dropSlow();
+      return;
+    }
     if (!decoded.ok) {
       violation(peer, decoded.code, decoded.message);
       dropSlow();
@@ -360,7 +385,8 @@ export async function startWsChatServer(options: WsChatServerOptions = {}): Prom
       return;
     }
     switch (type) {
-      case 'message': {
+      case 'message':
+      case 'chat': {
         peer.violations = 0;
         messages++;
         const relayed = envelope('message', message.payload, { from: peer.nick, room: peer.room, ...(message.id === undefined ? {} : { id: message.id }) });
@@ -400,7 +426,7 @@ export async function startWsChatServer(options: WsChatServerOptions = {}): Prom
     if (clientId !== undefined && clientId.length > 128) return void ws.close(CloseCode.policyViolation, 'client id too long');
 
     const limiter = rateLimit === false ? undefined : new RateLimiter({ ...rateLimit, clock });
-    const peer: Peer = { ws, clientId, limiter, nick: '', room, alive: true, gone: false, violations: 0, lastSeq: -1 };
+    const peer: Peer = { ws, clientId, limiter, nick: '', room, alive: true, gone: false, violations: 0, lastSeq: -1, text: query.get(QueryParam.format) === 'text' };
     peers.add(peer);
     ws.on('message', (data, isBinary) => onMessage(peer, data, isBinary));
     ws.on('pong', () => {

@@ -13,6 +13,7 @@ export type EnvelopeType =
   | 'join'
   | 'leave'
   | 'message'
+  | 'chat'
   | 'error'
   | 'system'
   | 'nick'
@@ -100,6 +101,8 @@ export const QueryParam = {
   room: 'room',
   /** Nickname to use on connect. */
   nick: 'nick',
+  /** `text`: a plain-text peer from the start (lines of text instead of envelopes). */
+  format: 'format',
 } as const;
 
 /** The room a connection joins when it names none. */
@@ -151,6 +154,46 @@ function checkEnvelope(item: unknown): string | undefined {
   if (e.seq !== undefined && !(Number.isSafeInteger(e.seq) && (e.seq as number) >= 0)) return '`seq` must be an integer ≥ 0';
   if (e.id !== undefined && typeof e.id !== 'string') return '`id` must be a string';
   return undefined;
+}
+
+/**
+ * Whether a frame `decode` refused is plain text rather than a broken envelope: not JSON and not
+ * starting with `{`, or a JSON scalar (`42`, `"hi"`). Such a frame is a chat message from a
+ * plain-text client (the seed's); a broken object, or an object or array that is not a valid
+ * envelope, stays an error.
+ */
+export function isPlainText(text: string, code: 'bad-json' | 'bad-envelope'): boolean {
+  return code === 'bad-json' ? !/^\s*\{/.test(text) : !/^\s*[[{]/.test(text);
+}
+
+/**
+ * An envelope as one line of text for a plain-text peer (undefined: nothing to say): relayed
+ * messages as `<from>: <text>`, presence as `* <nick> joined (<n> users)`, errors as `! <message>`.
+ */
+export function asText(message: Envelope): string | undefined {
+  const p = message.payload as Record<string, unknown> | string | undefined | null;
+  const field = (key: string): unknown => (typeof p === 'object' && p !== null ? p[key] : undefined);
+  switch (message.type) {
+    case 'message':
+    case 'chat': {
+      const body = typeof p === 'string' ? p : typeof field('text') === 'string' ? (field('text') as string) : JSON.stringify(p ?? null);
+      return message.from === undefined ? body : `${message.from}: ${body}`;
+    }
+    case 'join':
+    case 'leave': {
+      const users = field('users');
+      const count = typeof users === 'number' ? ` (${users === 1 ? '1 user' : `${users} users`})` : '';
+      return `* ${String(field('nick'))} ${message.type === 'join' ? 'joined' : 'left'}${count}`;
+    }
+    case 'nick':
+      return `* ${String(field('old'))} is now ${String(field('nick'))}`;
+    case 'error':
+      return `! ${String(field('message'))}`;
+    case 'system':
+      return `* ${typeof p === 'string' ? p : JSON.stringify(p ?? null)}`;
+    default:
+      return undefined;
+  }
 }
 
 /** True if `value` is an `{ type: 'ack', seq }` envelope. */

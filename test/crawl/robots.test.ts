@@ -109,3 +109,26 @@ test('RobotsCache - an aborted fetch rejects with the reason and is not cached',
   assert.equal((await robots.get(origin)).status, 'ok');
   await session.close();
 });
+
+test('RobotsCache - a robots.txt over 500 KiB: its first 500 KiB are parsed, the host is not disallowed', async () => {
+  const big = createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    // The rules first, then padding far past 500 KiB, then a rule that must not be seen.
+    const pad = `# ${'x'.repeat(1022)}\n`.repeat(1024);
+    res.end(`User-agent: *\nDisallow: /private/\n${pad}Disallow: /after-the-cut/\n`);
+  });
+  await new Promise<void>((r) => big.listen(0, '127.0.0.1', r));
+  const bigOrigin = `http://127.0.0.1:${(big.address() as AddressInfo).port}`;
+  const session = new Session({ retry: false, breaker: false });
+  try {
+    const rules = await new RobotsCache({ session }).get(bigOrigin);
+    assert.equal(rules.status, 'ok');
+    assert.equal(rules.allowed(`${bigOrigin}/page`), true);
+    assert.equal(rules.allowed(`${bigOrigin}/private/x`), false);
+    assert.equal(rules.allowed(`${bigOrigin}/after-the-cut/x`), true, 'rules past 500 KiB are ignored');
+  } finally {
+    await session.close();
+    big.closeAllConnections();
+    await new Promise((r) => big.close(r));
+  }
+});

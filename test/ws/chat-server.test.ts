@@ -146,11 +146,11 @@ describe('startWsChatServer', { timeout: 10_000 }, () => {
     const server = await start({ maxViolations: 2 });
     const ann = await connect(server);
     await ann.next();
-    ann.send('nope');
+    ann.send('{nope');
     await ann.nextOf('error');
     ann.send(msg('fine'));
     await ann.nextOf('message');
-    ann.send('nope');
+    ann.send('{nope');
     await ann.nextOf('error');
     ann.send({ type: 'ping' });
     assert.equal((await ann.next()).type, 'pong');

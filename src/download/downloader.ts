@@ -27,7 +27,7 @@
 // spate's own files in `out` (state, report) are reserved: no download can take their names.
 import { createHash, type Hash } from 'node:crypto';
 import { constants, ftruncateSync } from 'node:fs';
-import { type FileHandle, lstat, mkdir, open, rename, rm, unlink } from 'node:fs/promises';
+import { type FileHandle, lstat, mkdir, open, rename, rm, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { type Readable, Writable } from 'node:stream';
 import { type Backoff, exponentialBackoff } from '../core/backoff.ts';

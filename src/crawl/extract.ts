@@ -1,16 +1,19 @@
-// Link and title extraction from HTML fed in chunks, on htmlparser2's streaming Parser.
+// Link and title extraction from HTML fed in chunks: a purpose-built scanner (scan.ts) over the
+// decoded page, and htmlparser2's Parser for the pages the scanner hands back (raw-text tags
+// inside `<svg>`/`<math>`) or when asked for (the reference the scanner is tested against).
 //
-// Design: bytes go in as they arrive; nothing is held but the first 1 KiB (while the charset is
-// unknown) and the title. The charset comes from the Content-Type header, else from a BOM or a
+// Design: bytes go in as they arrive and are decoded as they come; the text is scanned at end()
+// (the crawler hands over whole bodies, so holding the text costs no extra copy). The charset comes from the Content-Type header, else from a BOM or a
 // `<meta charset>` / `<meta http-equiv=Content-Type>` in the first 1024 bytes (the HTML
 // standard's prescan window), else UTF-8; bytes are decoded by a streaming TextDecoder, so a
-// character split across two chunks decodes right. htmlparser2 is forgiving: unclosed tags, bad
+// character split across two chunks decodes right. Both readers are forgiving: unclosed tags, bad
 // nesting, upper-case tags and unquoted attributes (real-world markup) and XHTML all parse.
 // Links are the `href` of `<a>` and `<area>`, kept as written, with the base they resolve
 // against: the page URL, or the first `<base href>` (later ones are ignored, as browsers do).
 // Past `maxBytes` the rest of the page is ignored and `truncated` is set.
 import { TextDecoder } from 'node:util';
 import { Parser } from 'htmlparser2';
+import { scanHtml } from './scan.ts';
 
 export interface ExtractOptions {
   /** The page's URL (after redirects): relative links resolve against it. */
@@ -21,6 +24,8 @@ export interface ExtractOptions {
   followNofollow?: boolean | undefined;
   /** Bytes of the page that are parsed; the rest is ignored. @default 5 MiB */
   maxBytes?: number | undefined;
+  /** `scan`: the scanner, htmlparser2 where it hands back; `htmlparser2`: always htmlparser2 (the reference). @default 'scan' */
+  parser?: 'scan' | 'htmlparser2' | undefined;
 }
 
 /** What a page holds. */
@@ -97,7 +102,8 @@ export class LinkExtractor {
   readonly #url: string;
   readonly #followNofollow: boolean;
   readonly #maxBytes: number;
-  readonly #parser: Parser;
+  readonly #useScan: boolean;
+  #text: string[] = [];
   #charset: string | undefined;
   #decoder: TextDecoder | undefined;
   #head: Uint8Array[] = [];
@@ -118,19 +124,8 @@ export class LinkExtractor {
     this.#followNofollow = options.followNofollow ?? false;
     this.#maxBytes = options.maxBytes ?? 5 * 1024 * 1024;
     this.#charset = charsetOf(options.contentType);
+    this.#useScan = (options.parser ?? 'scan') === 'scan';
     if (this.#charset !== undefined) this.#useCharset(this.#charset);
-    this.#parser = new Parser({
-      onopentag: (name, attribs) => this.#open(name, attribs),
-      onclosetag: (name) => {
-        if (name === 'title' && this.#inTitle) {
-          this.#inTitle = false;
-          this.#titleDone = true;
-        }
-      },
-      ontext: (text) => {
-        if (this.#inTitle) this.#title += text;
-      },
-    }, { decodeEntities: true });
   }
 
   /** Feeds a chunk; returns false once `maxBytes` is reached (the caller can stop reading). */
@@ -148,7 +143,7 @@ export class LinkExtractor {
       this.#headBytes += chunk.length;
       if (this.#headBytes >= SNIFF_BYTES) this.#flushHead();
     } else if (chunk.length > 0) {
-      this.#parser.write(this.#decoder.decode(chunk, { stream: true }));
+      this.#text.push(this.#decoder.decode(chunk, { stream: true }));
     }
     return !this.#truncated;
   }
@@ -159,8 +154,14 @@ export class LinkExtractor {
       if (this.#decoder === undefined) this.#flushHead();
       this.#ended = true;
       const rest = this.#decoder!.decode();
-      if (rest) this.#parser.write(rest);
-      this.#parser.end();
+      if (rest) this.#text.push(rest);
+      const text = this.#text.length === 1 ? this.#text[0]! : this.#text.join('');
+      this.#text = [];
+      const scanned = this.#useScan ? scanHtml(text) : undefined;
+      if (scanned !== undefined) {
+        for (const tag of scanned.tags) this.#open(tag.name, tag.attribs);
+        this.#title = scanned.title ?? '';
+      } else this.#parse(text);
     }
     return {
       title: this.#title.replace(/\s+/g, ' ').trim().slice(0, 1000),
@@ -184,10 +185,26 @@ export class LinkExtractor {
     const head = this.#head.length === 1 ? this.#head[0]! : Buffer.concat(this.#head);
     this.#head = [];
     this.#useCharset(sniffCharset(head));
-    if (head.length > 0) this.#parser.write(this.#decoder!.decode(head, { stream: true }));
+    if (head.length > 0) this.#text.push(this.#decoder!.decode(head, { stream: true }));
   }
 
-  #open(name: string, attribs: Record<string, string>): void {
+  #parse(text: string): void {
+    const parser = new Parser({
+      onopentag: (name, attribs) => this.#open(name, attribs),
+      onclosetag: (name) => {
+        if (name === 'title' && this.#inTitle) {
+          this.#inTitle = false;
+          this.#titleDone = true;
+        }
+      },
+      ontext: (t) => {
+        if (this.#inTitle) this.#title += t;
+      },
+    }, { decodeEntities: true });
+    parser.end(text);
+  }
+
+  #open(name: string, attribs: Readonly<Record<string, string>>): void {
     switch (name) {
       case 'a':
       case 'area': {

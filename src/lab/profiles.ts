@@ -499,3 +499,26 @@ export async function writeProfileSite(site: ProfileSite, dir: string): Promise<
   }
   return site.files.length;
 }
+
+const TYPES: Record<string, string> = { html: 'text/html', css: 'text/css', js: 'application/javascript', svg: 'image/svg+xml', xml: 'text/xml', txt: 'text/plain' };
+
+/**
+ * What a static server (the benchmarks' nginx config) answers for `target` (path and query) on
+ * `site`: a directory serves its `index.html`, `?page=N` the directory's `page-N.html`.
+ */
+export function profileFile(site: ProfileSite, target: string): { status: number; type: string; body: Buffer } {
+  const q = target.indexOf('?');
+  const path = decodeURIComponent(q < 0 ? target : target.slice(0, q));
+  const page = q < 0 ? null : new URLSearchParams(target.slice(q + 1)).get('page');
+  let files = (site as ProfileSite & { index?: Map<string, Buffer> }).index;
+  if (files === undefined) {
+    files = new Map(site.files.map((f) => [`/${f.path}`, f.body]));
+    (site as ProfileSite & { index?: Map<string, Buffer> }).index = files;
+  }
+  const candidates = path.endsWith('/') ? [`${path}page-${page ?? ''}.html`, `${path}index.html`] : [path];
+  for (const c of candidates) {
+    const body = files.get(c);
+    if (body !== undefined) return { status: 200, type: TYPES[c.slice(c.lastIndexOf('.') + 1)] ?? 'application/octet-stream', body };
+  }
+  return { status: 404, type: 'text/html', body: Buffer.from('<html><body>404 Not Found</body></html>') };
+}

@@ -2,18 +2,20 @@
 // decoded page, and htmlparser2's Parser for the pages the scanner hands back (raw-text tags
 // inside `<svg>`/`<math>`) or when asked for (the reference the scanner is tested against).
 //
-// Design: bytes go in as they arrive and are decoded as they come; the text is scanned at end()
-// (the crawler hands over whole bodies, so holding the text costs no extra copy). The charset comes from the Content-Type header, else from a BOM or a
+// Design: bytes are held as they arrive (the crawler hands over whole bodies, so this costs no
+// copy) and read at end(). The charset comes from the Content-Type header, else from a BOM or a
 // `<meta charset>` / `<meta http-equiv=Content-Type>` in the first 1024 bytes (the HTML
-// standard's prescan window), else UTF-8; bytes are decoded by a streaming TextDecoder, so a
-// character split across two chunks decodes right. Both readers are forgiving: unclosed tags, bad
-// nesting, upper-case tags and unquoted attributes (real-world markup) and XHTML all parse.
+// standard's prescan window), else UTF-8. In an ASCII-compatible charset (UTF-8, the single-byte
+// ones) the bytes are scanned as latin-1 and only attribute values and the title are decoded;
+// otherwise (UTF-16, the CJK multi-byte charsets) the page is decoded first. Both readers are
+// forgiving: unclosed tags, bad nesting, upper-case tags and unquoted attributes (real-world
+// markup) and XHTML all read as htmlparser2 reads them.
 // Links are the `href` of `<a>` and `<area>`, kept as written, with the base they resolve
 // against: the page URL, or the first `<base href>` (later ones are ignored, as browsers do).
 // Past `maxBytes` the rest of the page is ignored and `truncated` is set.
 import { TextDecoder } from 'node:util';
 import { Parser } from 'htmlparser2';
-import { scanHtml } from './scan.ts';
+import { scanHtml, type Scanned } from './scan.ts';
 
 export interface ExtractOptions {
   /** The page's URL (after redirects): relative links resolve against it. */
@@ -49,6 +51,15 @@ export interface Extracted {
 }
 
 const SNIFF_BYTES = 1024;
+
+/** Charsets (TextDecoder's names) in which every byte below 0x80 is that ASCII character and no
+ * byte of a multi-byte character is below 0x80: their bytes can be scanned as latin-1. */
+const ASCII_COMPATIBLE = new Set([
+  'utf-8', 'ibm866', 'koi8-r', 'koi8-u', 'macintosh', 'windows-874', 'x-mac-cyrillic',
+  ...[2, 3, 4, 5, 6, 7, 8, 10, 13, 14, 15, 16].map((n) => `iso-8859-${n}`), 'iso-8859-8-i',
+  ...[0, 1, 2, 3, 4, 5, 6, 7, 8].map((n) => `windows-125${n}`),
+]);
+const HIGH = /[\u0080-\u00ff]/;
 
 /** True for the content types whose links are extracted (HTML and XHTML; none given counts). */
 export function isHtml(contentType: string | undefined): boolean {
@@ -103,11 +114,9 @@ export class LinkExtractor {
   readonly #followNofollow: boolean;
   readonly #maxBytes: number;
   readonly #useScan: boolean;
-  #text: string[] = [];
+  #chunks: Uint8Array[] = [];
   #charset: string | undefined;
   #decoder: TextDecoder | undefined;
-  #head: Uint8Array[] = [];
-  #headBytes = 0;
   #bytes = 0;
   #truncated = false;
   #ended = false;
@@ -138,30 +147,34 @@ export class LinkExtractor {
       chunk = chunk.subarray(0, Math.max(0, room));
       this.#truncated = true;
     }
-    if (this.#decoder === undefined) {
-      this.#head.push(chunk);
-      this.#headBytes += chunk.length;
-      if (this.#headBytes >= SNIFF_BYTES) this.#flushHead();
-    } else if (chunk.length > 0) {
-      this.#text.push(this.#decoder.decode(chunk, { stream: true }));
-    }
+    if (chunk.length > 0) this.#chunks.push(chunk);
     return !this.#truncated;
   }
 
   /** Ends the input and returns what was found. */
   end(): Extracted {
     if (!this.#ended) {
-      if (this.#decoder === undefined) this.#flushHead();
       this.#ended = true;
-      const rest = this.#decoder!.decode();
-      if (rest) this.#text.push(rest);
-      const text = this.#text.length === 1 ? this.#text[0]! : this.#text.join('');
-      this.#text = [];
-      const scanned = this.#useScan ? scanHtml(text) : undefined;
+      const c = this.#chunks;
+      this.#chunks = [];
+      const bytes = c.length === 1 ? c[0]! : Buffer.concat(c);
+      if (this.#decoder === undefined) this.#useCharset(sniffCharset(bytes));
+      let scanned: Scanned | undefined;
+      if (this.#useScan && ASCII_COMPATIBLE.has(this.#charset!)) {
+        // Scan the bytes as latin-1 and decode only what is kept (see scan.ts).
+        const charset = this.#charset!;
+        let pieces: TextDecoder | undefined;
+        const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+        scanned = scanHtml(view.toString('latin1'), (raw) => {
+          if (!HIGH.test(raw)) return raw;
+          pieces ??= new TextDecoder(charset, { ignoreBOM: true });
+          return pieces.decode(Buffer.from(raw, 'latin1'));
+        });
+      } else if (this.#useScan) scanned = scanHtml(this.#decoder!.decode(bytes));
       if (scanned !== undefined) {
         for (const tag of scanned.tags) this.#open(tag.name, tag.attribs);
         this.#title = scanned.title ?? '';
-      } else this.#parse(text);
+      } else this.#parse(this.#decoder!.decode(bytes));
     }
     return {
       title: this.#title.replace(/\s+/g, ' ').trim().slice(0, 1000),
@@ -179,13 +192,6 @@ export class LinkExtractor {
     const { decoder, charset } = decoderFor(label);
     this.#decoder = decoder;
     this.#charset = charset;
-  }
-
-  #flushHead(): void {
-    const head = this.#head.length === 1 ? this.#head[0]! : Buffer.concat(this.#head);
-    this.#head = [];
-    this.#useCharset(sniffCharset(head));
-    if (head.length > 0) this.#text.push(this.#decoder!.decode(head, { stream: true }));
   }
 
   #parse(text: string): void {

@@ -94,19 +94,30 @@ function rawEnd(s: string, from: number, name: string): [number, number] | undef
   return undefined;
 }
 
+/** htmlparser2 keeps an attribute's first value. */
+function setAttr(attribs: Record<string, string>, name: string, value: string): void {
+  if (!Object.hasOwn(attribs, name)) attribs[name] = value;
+}
+
+function attrValue(s: string, from: number, to: number, text: ((raw: string) => string) | undefined): string {
+  const raw = text === undefined ? s.slice(from, to) : text(s.slice(from, to));
+  return raw.includes('&') ? decodeHTMLAttribute(raw) : raw;
+}
+
 /**
  * The text of RCDATA `s[from, to)` as htmlparser2 reads it: an `&` starts an entity only where
  * its end-tag matcher is idle (so `<&amp;` stays as written), decoded in legacy mode.
  */
-function rcdataText(s: string, from: number, to: number, name: string): string {
-  if (s.indexOf('&', from) < 0 || s.indexOf('&', from) >= to) return s.slice(from, to);
+function rcdataText(s: string, from: number, to: number, name: string, text: (raw: string) => string): string {
+  const amp = s.indexOf('&', from);
+  if (amp < 0 || amp >= to) return text(s.slice(from, to));
   const seq = `</${name}`;
   let out = '';
   let section = from;
   let entityStart = 0;
   let i = from;
   const decoder = new EntityDecoder(htmlDecodeTree, (cp, consumed) => {
-    if (section < entityStart) out += s.slice(section, entityStart);
+    if (section < entityStart) out += text(s.slice(section, entityStart));
     section = entityStart + consumed;
     i = section - 1;
     out += String.fromCodePoint(cp);
@@ -131,15 +142,21 @@ function rcdataText(s: string, from: number, to: number, name: string): string {
       if (used === 0) i--;
     }
   }
-  if (section < to) out += s.slice(section, to);
+  if (section < to) out += text(s.slice(section, to));
   return out;
 }
+
+const same = (raw: string): string => raw;
 
 /**
  * Scans `s` (a whole decoded page). Returns undefined when the page needs htmlparser2's element
  * stack (a raw-text tag inside `<svg>`/`<math>`).
+ *
+ * `s` may also be the bytes of a page in an ASCII-compatible charset seen as latin-1 (one
+ * character per byte: markup is ASCII, and no byte of a multi-byte character is); `text` then
+ * decodes the raw pieces of attribute values and of the title before their entities are.
  */
-export function scanHtml(s: string): Scanned | undefined {
+export function scanHtml(s: string, text?: (raw: string) => string): Scanned | undefined {
   const tags: ScannedTag[] = [];
   let title: string | undefined;
   let foreign = 0; // `<svg>`/`<math>` opened and not yet closed (an upper bound on htmlparser2's)
@@ -223,14 +240,6 @@ export function scanHtml(s: string): Scanned | undefined {
     let attrStart = 0;
     let attrName = '';
     let end = -1;
-    const setAttr = (value: string): void => {
-      if (attribs !== undefined && !Object.hasOwn(attribs, attrName)) attribs[attrName] = value;
-    };
-    const value = (from: number, to: number): string => {
-      if (attribs === undefined) return '';
-      const raw = s.slice(from, to);
-      return raw.includes('&') ? decodeHTMLAttribute(raw) : raw;
-    };
     for (; j < n; j++) {
       const ch = s.charCodeAt(j);
       if (state === 0) {
@@ -251,11 +260,11 @@ export function scanHtml(s: string): Scanned | undefined {
       } else if (state === 2) {
         if (ch === EQ) state = 3;
         else if (ch === SLASH || ch === GT) {
-          setAttr('');
+          if (attribs !== undefined) setAttr(attribs, attrName, '');
           state = 0;
           j--;
         } else if (!isWs(ch)) {
-          setAttr('');
+          if (attribs !== undefined) setAttr(attribs, attrName, '');
           state = 1;
           attrStart = j;
         }
@@ -266,7 +275,7 @@ export function scanHtml(s: string): Scanned | undefined {
             j = n;
             break;
           }
-          setAttr(value(j + 1, close));
+          if (attribs !== undefined) setAttr(attribs, attrName, attrValue(s, j + 1, close, text));
           j = close;
           state = 0;
         } else if (!isWs(ch)) {
@@ -280,7 +289,7 @@ export function scanHtml(s: string): Scanned | undefined {
             j = n;
             break;
           }
-          setAttr(value(j, k));
+          if (attribs !== undefined) setAttr(attribs, attrName, attrValue(s, j, k, text));
           j = k - 1;
           state = 0;
         }
@@ -311,7 +320,7 @@ export function scanHtml(s: string): Scanned | undefined {
     if (special === 'plaintext') break;
     const raw = rawEnd(s, end + 1, special);
     if (special === 'title' && title === undefined) {
-      title = rcdataText(s, end + 1, raw === undefined ? n : raw[0], special);
+      title = rcdataText(s, end + 1, raw === undefined ? n : raw[0], special, text ?? same);
     }
     if (raw === undefined) break;
     i = s.indexOf('<', raw[1] + 1);

@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
 import cliProgress from 'cli-progress';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { Crawler, type CrawlScope, type CrawlStats } from '../crawl/crawler.ts';
@@ -57,6 +58,9 @@ function line(s: CrawlStats): string {
 
 /** Runs the crawl the CLI describes; returns the exit code. */
 export async function runCrawlCommand(seeds: string[], opts: CrawlCliOptions, signal: AbortSignal): Promise<number> {
+  // A crawl allocates per page and keeps little: a young generation that stays at its first size
+  // costs no CPU here and keeps peak RSS near 130 MB instead of ~200 (BENCHMARKS.md, crawl).
+  setFlagsFromString('--semi-space-growth-factor=1');
   for (const seed of seeds) {
     if (normalizeUrl(seed) === undefined) {
       process.stderr.write(`spate crawl: not an http(s) URL: ${seed}\n`);

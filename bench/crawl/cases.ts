@@ -4,6 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { spawnLab } from '../../src/cli/lab-process.ts';
 import type { Case, Variant } from '../run.ts';
+import { nginxPath, serveProfile } from './nginx.ts';
 
 function scrapy(): string | undefined {
   for (const exe of ['/usr/bin/python3', 'python3']) {
@@ -31,7 +32,23 @@ export function cases(quick: boolean): Case[] {
   const latencyConcurrency = 32;
   const latencyPages = quick ? 1000 : 2000;
   const latencySite = `pages=${latencyPages},fanout=50,extras=0,latency=${latency}`;
+  const crawleeSkip = (): string | undefined => (spawnSync(process.execPath, ['-e', "import('@crawlee/cheerio')"], { cwd: new URL('..', import.meta.url), stdio: 'ignore' }).status === 0 ? undefined : '@crawlee/cheerio is not installed in bench/');
+  // Real-sized sites served by nginx; each row is the whole command (start-up included), timed.
+  const profile = (name: 'docs' | 'blog', n: number): Case => ({
+    bench: `crawl/${name}-${n / 1000}k`,
+    unit: 's',
+    higherIsBetter: false,
+    setup: () => serveProfile(name, n),
+    variants: [
+      { impl: 'spate', command: ['node', 'crawl/whole.ts', '--impl=spate'] },
+      { impl: 'wget', command: ['node', 'crawl/whole.ts', '--impl=wget'], skip: () => (hasWget() ? undefined : 'wget not found') },
+      { impl: 'crawlee', command: ['node', 'crawl/whole.ts', '--impl=crawlee'], skip: crawleeSkip },
+      { impl: 'scrapy', command: ['node', 'crawl/whole.ts', '--impl=scrapy'], skip: () => (py ? undefined : 'scrapy is not installed (apt-get install python3-scrapy)') },
+    ].map((v) => (nginxPath() === undefined ? { ...v, skip: () => 'nginx not found (apt-get install nginx)' } : v)),
+  });
   return [
+    profile('docs', 2000),
+    profile('blog', 1000),
     {
       bench: 'crawl/synthetic-10k',
       unit: 'pages/s',
@@ -39,7 +56,7 @@ export function cases(quick: boolean): Case[] {
       setup: lab,
       variants: [
         node('spate'),
-        { ...node('crawlee'), skip: () => (spawnSync(process.execPath, ['-e', "import('@crawlee/cheerio')"], { cwd: new URL('..', import.meta.url), stdio: 'ignore' }).status === 0 ? undefined : '@crawlee/cheerio is not installed in bench/') },
+        { ...node('crawlee'), skip: crawleeSkip },
         { ...node('wget'), skip: () => (hasWget() ? undefined : 'wget not found') },
         {
           impl: 'scrapy',

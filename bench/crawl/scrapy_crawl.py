@@ -17,11 +17,11 @@ def arg(name, default):
     return default
 
 
-lab = os.environ['LAB_URL']
 site = arg('site', 'pages=10000,extras=0')
 pages = int(arg('pages', '10000'))
 concurrency = int(arg('concurrency', '32'))
-root = f'{lab}/site/{site}/'
+# A site served by nginx (the profile cases) is given whole.
+root = os.environ.get('SITE_URL') or f"{os.environ['LAB_URL']}/site/{site}/"
 seen = set()
 
 

@@ -29,7 +29,7 @@ import { BodyTooLargeError } from '../http/errors.ts';
 import type { HttpResponse } from '../http/response.ts';
 import { Session } from '../http/session.ts';
 import { isHtml, LinkExtractor } from './extract.ts';
-import { normalizeUrl } from './normalize.ts';
+import { normalizeUrl, UrlNormalizer } from './normalize.ts';
 import { JsonlOutput } from './output.ts';
 import { DEFAULT_USER_AGENT, RobotsCache, type RobotsRules } from './robots.ts';
 import { type Completion, type CrawlStore, type Discovery, type FrontierItem, SqliteCrawlStore } from './store.ts';
@@ -204,6 +204,7 @@ export class Crawler {
   readonly #seedDomains: string[] = [];
   readonly #seedPrefixes: string[] = [];
   readonly #seen = new Map<string, number>();
+  readonly #normalizer = new UrlNormalizer();
   readonly #hostCounts = new Map<string, number>();
   readonly #gates = new Map<string, HostGate>();
   readonly #ready: FrontierItem[] = [];
@@ -621,8 +622,9 @@ export class Crawler {
         record.title = x.title;
         record.links = x.hrefs.length;
         const hrefs: string[] = [];
+        const resolve = this.#normalizer.resolver(x.base);
         for (const href of x.hrefs) {
-          const target = normalizeUrl(href, x.base);
+          const target = resolve(href);
           if (target !== undefined) {
             hrefs.push(target);
             if (this.#followLinks) links.push(target);

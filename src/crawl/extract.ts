@@ -1,16 +1,21 @@
-// Link and title extraction from HTML fed in chunks, on htmlparser2's streaming Parser.
+// Link and title extraction from HTML fed in chunks: a purpose-built scanner (scan.ts) over the
+// decoded page, and htmlparser2's Parser for the pages the scanner hands back (raw-text tags
+// inside `<svg>`/`<math>`) or when asked for (the reference the scanner is tested against).
 //
-// Design: bytes go in as they arrive; nothing is held but the first 1 KiB (while the charset is
-// unknown) and the title. The charset comes from the Content-Type header, else from a BOM or a
+// Design: bytes are held as they arrive (the crawler hands over whole bodies, so this costs no
+// copy) and read at end(). The charset comes from the Content-Type header, else from a BOM or a
 // `<meta charset>` / `<meta http-equiv=Content-Type>` in the first 1024 bytes (the HTML
-// standard's prescan window), else UTF-8; bytes are decoded by a streaming TextDecoder, so a
-// character split across two chunks decodes right. htmlparser2 is forgiving: unclosed tags, bad
-// nesting, upper-case tags and unquoted attributes (real-world markup) and XHTML all parse.
+// standard's prescan window), else UTF-8. In an ASCII-compatible charset (UTF-8, the single-byte
+// ones) the bytes are scanned as latin-1 and only attribute values and the title are decoded;
+// otherwise (UTF-16, the CJK multi-byte charsets) the page is decoded first. Both readers are
+// forgiving: unclosed tags, bad nesting, upper-case tags and unquoted attributes (real-world
+// markup) and XHTML all read as htmlparser2 reads them.
 // Links are the `href` of `<a>` and `<area>`, kept as written, with the base they resolve
 // against: the page URL, or the first `<base href>` (later ones are ignored, as browsers do).
 // Past `maxBytes` the rest of the page is ignored and `truncated` is set.
 import { TextDecoder } from 'node:util';
 import { Parser } from 'htmlparser2';
+import { scanHtml, type Scanned } from './scan.ts';
 
 export interface ExtractOptions {
   /** The page's URL (after redirects): relative links resolve against it. */
@@ -21,6 +26,8 @@ export interface ExtractOptions {
   followNofollow?: boolean | undefined;
   /** Bytes of the page that are parsed; the rest is ignored. @default 5 MiB */
   maxBytes?: number | undefined;
+  /** `scan`: the scanner, htmlparser2 where it hands back; `htmlparser2`: always htmlparser2 (the reference). @default 'scan' */
+  parser?: 'scan' | 'htmlparser2' | undefined;
 }
 
 /** What a page holds. */
@@ -44,6 +51,15 @@ export interface Extracted {
 }
 
 const SNIFF_BYTES = 1024;
+
+/** Charsets (TextDecoder's names) in which every byte below 0x80 is that ASCII character and no
+ * byte of a multi-byte character is below 0x80: their bytes can be scanned as latin-1. */
+const ASCII_COMPATIBLE = new Set([
+  'utf-8', 'ibm866', 'koi8-r', 'koi8-u', 'macintosh', 'windows-874', 'x-mac-cyrillic',
+  ...[2, 3, 4, 5, 6, 7, 8, 10, 13, 14, 15, 16].map((n) => `iso-8859-${n}`), 'iso-8859-8-i',
+  ...[0, 1, 2, 3, 4, 5, 6, 7, 8].map((n) => `windows-125${n}`),
+]);
+const HIGH = /[\u0080-\u00ff]/;
 
 /** True for the content types whose links are extracted (HTML and XHTML; none given counts). */
 export function isHtml(contentType: string | undefined): boolean {
@@ -97,11 +113,10 @@ export class LinkExtractor {
   readonly #url: string;
   readonly #followNofollow: boolean;
   readonly #maxBytes: number;
-  readonly #parser: Parser;
+  readonly #useScan: boolean;
+  #chunks: Uint8Array[] = [];
   #charset: string | undefined;
   #decoder: TextDecoder | undefined;
-  #head: Uint8Array[] = [];
-  #headBytes = 0;
   #bytes = 0;
   #truncated = false;
   #ended = false;
@@ -118,19 +133,8 @@ export class LinkExtractor {
     this.#followNofollow = options.followNofollow ?? false;
     this.#maxBytes = options.maxBytes ?? 5 * 1024 * 1024;
     this.#charset = charsetOf(options.contentType);
+    this.#useScan = (options.parser ?? 'scan') === 'scan';
     if (this.#charset !== undefined) this.#useCharset(this.#charset);
-    this.#parser = new Parser({
-      onopentag: (name, attribs) => this.#open(name, attribs),
-      onclosetag: (name) => {
-        if (name === 'title' && this.#inTitle) {
-          this.#inTitle = false;
-          this.#titleDone = true;
-        }
-      },
-      ontext: (text) => {
-        if (this.#inTitle) this.#title += text;
-      },
-    }, { decodeEntities: true });
   }
 
   /** Feeds a chunk; returns false once `maxBytes` is reached (the caller can stop reading). */
@@ -143,24 +147,34 @@ export class LinkExtractor {
       chunk = chunk.subarray(0, Math.max(0, room));
       this.#truncated = true;
     }
-    if (this.#decoder === undefined) {
-      this.#head.push(chunk);
-      this.#headBytes += chunk.length;
-      if (this.#headBytes >= SNIFF_BYTES) this.#flushHead();
-    } else if (chunk.length > 0) {
-      this.#parser.write(this.#decoder.decode(chunk, { stream: true }));
-    }
+    if (chunk.length > 0) this.#chunks.push(chunk);
     return !this.#truncated;
   }
 
   /** Ends the input and returns what was found. */
   end(): Extracted {
     if (!this.#ended) {
-      if (this.#decoder === undefined) this.#flushHead();
       this.#ended = true;
-      const rest = this.#decoder!.decode();
-      if (rest) this.#parser.write(rest);
-      this.#parser.end();
+      const c = this.#chunks;
+      this.#chunks = [];
+      const bytes = c.length === 1 ? c[0]! : Buffer.concat(c);
+      if (this.#decoder === undefined) this.#useCharset(sniffCharset(bytes));
+      let scanned: Scanned | undefined;
+      if (this.#useScan && ASCII_COMPATIBLE.has(this.#charset!)) {
+        // Scan the bytes as latin-1 and decode only what is kept (see scan.ts).
+        const charset = this.#charset!;
+        let pieces: TextDecoder | undefined;
+        const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+        scanned = scanHtml(view.toString('latin1'), (raw) => {
+          if (!HIGH.test(raw)) return raw;
+          pieces ??= new TextDecoder(charset, { ignoreBOM: true });
+          return pieces.decode(Buffer.from(raw, 'latin1'));
+        });
+      } else if (this.#useScan) scanned = scanHtml(this.#decoder!.decode(bytes));
+      if (scanned !== undefined) {
+        for (const tag of scanned.tags) this.#open(tag.name, tag.attribs);
+        this.#title = scanned.title ?? '';
+      } else this.#parse(this.#decoder!.decode(bytes));
     }
     return {
       title: this.#title.replace(/\s+/g, ' ').trim().slice(0, 1000),
@@ -180,14 +194,23 @@ export class LinkExtractor {
     this.#charset = charset;
   }
 
-  #flushHead(): void {
-    const head = this.#head.length === 1 ? this.#head[0]! : Buffer.concat(this.#head);
-    this.#head = [];
-    this.#useCharset(sniffCharset(head));
-    if (head.length > 0) this.#parser.write(this.#decoder!.decode(head, { stream: true }));
+  #parse(text: string): void {
+    const parser = new Parser({
+      onopentag: (name, attribs) => this.#open(name, attribs),
+      onclosetag: (name) => {
+        if (name === 'title' && this.#inTitle) {
+          this.#inTitle = false;
+          this.#titleDone = true;
+        }
+      },
+      ontext: (t) => {
+        if (this.#inTitle) this.#title += t;
+      },
+    }, { decodeEntities: true });
+    parser.end(text);
   }
 
-  #open(name: string, attribs: Record<string, string>): void {
+  #open(name: string, attribs: Readonly<Record<string, string>>): void {
     switch (name) {
       case 'a':
       case 'area': {

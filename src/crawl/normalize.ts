@@ -79,3 +79,77 @@ export function normalizeUrl(href: string, base?: string | URL | undefined): str
   const query = url.search.length > 1 ? normalizeQuery(url.search) : '';
   return `${url.protocol}//${auth}${url.host}${path}${query}`;
 }
+
+/** Characters an href may start with for its resolution to depend only on the base's directory. */
+function dirRelative(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x5f || c === 0x2d || c === 0x7e || c === 0x25;
+}
+
+/**
+ * A copy of `s` that does not keep a larger string alive: hrefs are slices of their page's text,
+ * and a memo key that is a slice would hold the whole page.
+ */
+function own(s: string): string {
+  return s.length < 13 ? s : (` ${s}`).slice(1);
+}
+
+/**
+ * `normalizeUrl` with a memo: a page's links mostly repeat on every page of a site (navigation,
+ * sidebars), so most are resolved once. Memos are kept per part of the base a result can depend
+ * on: the scheme and authority for `/…` and `//…` hrefs, the directory for a path or an absolute
+ * URL; other hrefs (`?…`, `#…`, leading spaces) are not memoised.
+ *
+ * @example
+ * const resolve = new UrlNormalizer().resolver(page.base);
+ * for (const href of page.hrefs) admit(resolve(href));
+ */
+export class UrlNormalizer {
+  readonly #memos = new Map<string, Map<string, string | undefined>>();
+  readonly #max: number;
+  #size = 0;
+
+  /** @param max entries kept before the memo starts over. @default 20000 */
+  constructor(max = 20_000) {
+    this.#max = max;
+  }
+
+  /** A function that gives what `normalizeUrl(href, base)` gives; `base` is a serialised absolute URL. */
+  resolver(base: string): (href: string) => string | undefined {
+    const slash = base.indexOf('/', base.indexOf('//') + 2);
+    const origin = slash < 0 ? base : base.slice(0, slash);
+    let end = base.length;
+    const q = base.indexOf('?');
+    const h = base.indexOf('#');
+    if (q >= 0) end = q;
+    if (h >= 0 && h < end) end = h;
+    const dir = `${base.slice(0, base.lastIndexOf('/', end - 1) + 1)}\u0001`;
+    let byOrigin: Map<string, string | undefined> | undefined;
+    let byDir: Map<string, string | undefined> | undefined;
+    return (href) => {
+      const c = href.charCodeAt(0);
+      let memo: Map<string, string | undefined>;
+      if (c === 0x2f) memo = byOrigin ??= this.#memo(origin);
+      else if (dirRelative(c)) memo = byDir ??= this.#memo(dir);
+      else return normalizeUrl(href, base);
+      const known = memo.get(href);
+      if (known !== undefined || memo.has(href)) return known;
+      const url = normalizeUrl(href, base);
+      if (++this.#size > this.#max) {
+        for (const m of this.#memos.values()) m.clear();
+        this.#size = 1;
+      }
+      memo.set(own(href), url);
+      return url;
+    };
+  }
+
+  #memo(key: string): Map<string, string | undefined> {
+    let memo = this.#memos.get(key);
+    if (memo === undefined) {
+      if (this.#memos.size > 1000) this.#memos.clear();
+      memo = new Map();
+      this.#memos.set(key, memo);
+    }
+    return memo;
+  }
+}

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isTrackingParam, normalizeUrl } from '../../src/crawl/normalize.ts';
+import fc from 'fast-check';
+import { isTrackingParam, normalizeUrl, UrlNormalizer } from '../../src/crawl/normalize.ts';
 
 const same: [string, string][] = [
   ['HTTP://Example.COM/a', 'http://example.com/a'],
@@ -62,4 +63,18 @@ test('normalizeUrl() - non-http(s) and malformed links give undefined', () => {
 test('isTrackingParam() - utm_* and the usual click ids, any case', () => {
   for (const k of ['utm_source', 'UTM_TERM', 'fbclid', 'gclid', 'mc_eid', '_ga']) assert.ok(isTrackingParam(k), k);
   for (const k of ['id', 'page', 'utm', 'q']) assert.ok(!isTrackingParam(k), k);
+});
+
+test('UrlNormalizer - gives what normalizeUrl gives, memo or not (fast-check)', () => {
+  const memo = new UrlNormalizer(50);
+  const part = fc.constantFrom('a', 'b', '..', '.', '%41', '%2f', 'x y', '\t', '?', 'q=1', '#', 'f', '/', '//', 'http:', 'HTTPS://h2', 'u:p@', ':8080', '\\', 'mailto:x', '&', 'utm_source=z');
+  const href = fc.array(part, { maxLength: 6 }).map((p) => p.join(''));
+  const base = fc.constantFrom('http://h/', 'http://h/d/e/p.html', 'http://h/d/e/?q=1', 'https://u:p@h:8443/d/#x', 'http://h/d/e/p?x#y', 'http://g/', 'http://h:81/d/');
+  fc.assert(
+    fc.property(href, base, (h, b) => {
+      assert.equal(memo.resolver(b)(h), normalizeUrl(h, b));
+      assert.equal(memo.resolver(b)(h), normalizeUrl(h, b));
+    }),
+    { seed: 3, numRuns: 3000 },
+  );
 });

@@ -263,6 +263,7 @@ export class PostgresWorkQueue implements WorkQueue {
 
   async #add(tx: SqlQueryable, add: readonly WorkInput[]): Promise<boolean[]> {
     if (add.length === 0) return [];
+    for (const it of add) if (typeof it.key !== 'string') throw new InvalidArgumentError(`Expected a work item's \`key\` to be a string, got ${typeof it.key}`);
     const t = this.#t;
     // Key order: concurrent workers take the unique index's locks in the same order.
     const order = add.map((_, i) => i).sort((a, b) => (add[a]!.key < add[b]!.key ? -1 : add[a]!.key > add[b]!.key ? 1 : a - b));

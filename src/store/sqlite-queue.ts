@@ -307,6 +307,8 @@ export class SqliteWorkQueue implements WorkQueue {
     const inserted: boolean[] = new Array(items.length);
     for (let i = 0; i < items.length; i++) {
       const it = items[i]!;
+      // node:sqlite would take an object as named parameters: refuse anything but a string.
+      if (typeof it.key !== 'string') throw new InvalidArgumentError(`Expected a work item's \`key\` to be a string, got ${typeof it.key}`);
       const priority = it.priority ?? 0;
       const payload = it.payload ?? null;
       const isNew = Number(this.#insert.run(it.key, it.group ?? '', priority, payload).changes) === 1;

@@ -225,6 +225,7 @@ export class Crawler {
   #wake: PromiseWithResolvers<void> = Promise.withResolvers<void>();
   /** A shared store's claim in flight, and its latest commit. */
   #claiming: Promise<void> | undefined;
+  #completed = 0;
   #flushing: Promise<void> | undefined;
   readonly #ended: PromiseWithResolvers<void> = Promise.withResolvers<void>();
   #started = 0;
@@ -430,6 +431,7 @@ export class Crawler {
         continue;
       }
       const budget = Math.min(this.#maxPages - this.#started, this.#concurrency * 2);
+      const completed = this.#completed;
       let rows = budget > 0 ? this.#store!.claim(budget, { signal: stop }) : [];
       if (rows instanceof Promise) {
         const claiming = rows;
@@ -442,6 +444,8 @@ export class Crawler {
         } finally {
           this.#claiming = undefined;
         }
+        // Pages finished while the claim was out: their links are not in the store yet.
+        if (rows.length === 0 && this.#completed !== completed) continue;
       }
       if (rows.length > 0) {
         this.#started += rows.length;
@@ -483,7 +487,8 @@ export class Crawler {
     this.#flushTimer?.clear();
     this.#flushTimer = undefined;
     const { completions, discoveries } = this.#pending;
-    if (completions.length === 0 && discoveries.length === 0) return;
+    // Nothing new: a shared store's commit may still be landing — wait for that one.
+    if (completions.length === 0 && discoveries.length === 0) return this.#flushing;
     const hosts = this.#pendingHosts;
     this.#pending = { completions: [], discoveries: [] };
     this.#pendingHosts = [];
@@ -726,6 +731,7 @@ export class Crawler {
   }
 
   #complete(item: FrontierItem, state: Completion['state'], record: PageRecord): void {
+    this.#completed++;
     if (state === 'done' || state === 'failed') {
       this.#pending.completions.push({ id: item.id, state, record: JSON.stringify(record) });
       this.#runPages++;

@@ -77,7 +77,20 @@ export class PostgresWorkQueue implements WorkQueue {
     const q = new PostgresWorkQueue(client, options);
     const t = q.#t;
     try {
-      await client.transaction(async (tx) => {
+      // Joining a job that exists takes no DDL locks (they would queue behind running workers).
+      const exists = await client.query('select to_regclass($1) as t', [`${t}.work`]);
+      if (exists.rows[0]?.t == null || (options.tables?.length ?? 0) > 0) await q.#migrate(options);
+    } catch (error) {
+      q.#stopTimer();
+      throw error;
+    }
+    return q;
+  }
+
+  async #migrate(options: PostgresQueueOptions): Promise<void> {
+    const t = this.#t;
+    {
+      await this.client.transaction(async (tx) => {
         await tx.query('select pg_advisory_xact_lock(hashtext($1))', [`spate:${options.schema}`]);
         await tx.query(`create schema if not exists ${t}`);
         await tx.query(`create table if not exists ${t}.work (
@@ -104,11 +117,7 @@ export class PostgresWorkQueue implements WorkQueue {
         await tx.query(`create table if not exists ${t}.schedule (grp text primary key, next_at double precision not null)`);
         for (const sql of options.tables ?? []) await tx.query(sql.replaceAll('{schema}', t));
       });
-    } catch (error) {
-      q.#stopTimer();
-      throw error;
     }
-    return q;
   }
 
   add(items: readonly WorkInput[]): Promise<boolean[]> {

@@ -1,6 +1,6 @@
 // Several `spate crawl` processes on one Postgres frontier: one is SIGKILLed mid-run, a fourth
 // joins; the export has every page once and the lab's request log shows the per-host rate held
-// for the crawl as a whole. npm test crawls a 300-page site; the longer run crawls the lab's
+// for the crawl as a whole. npm test crawls a 400-page site; the longer run crawls the lab's
 // 10,000-page site: SPATE_DISTRIBUTED_PAGES=10000 node --test test/crawl/distributed.test.ts
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,8 +13,9 @@ import { startLab } from '../../src/lab/index.ts';
 import { dropSchemas, PG_URL, postgresMissing, testSchema } from '../helpers/postgres.ts';
 
 const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
-const PAGES = Number(process.env.SPATE_DISTRIBUTED_PAGES ?? 300);
-const RATE = PAGES > 1000 ? 400 : 30;
+const PAGES = Number(process.env.SPATE_DISTRIBUTED_PAGES ?? 400);
+// Slow enough that the joiner (a new node process on a busy machine: seconds to start) has work left.
+const RATE = PAGES > 1000 ? 400 : 25;
 
 const missing = await postgresMissing();
 if (missing !== undefined) {
@@ -77,9 +78,7 @@ if (missing !== undefined) {
     // Each worker's own file holds only what it committed: no page in two files.
     const files = [1, 2, 3, 4].flatMap((i) => urlsIn(out(i)));
     assert.equal(new Set(files).size, files.length);
-    // The joiner runs to the end with the others (exit 0 above). Known gap: under a tight shared
-    // rate it can lose every claim to lease expiry before its slot comes (see docs/crawl.md).
-    for (const i of [1, 3]) assert.ok(urlsIn(out(i)).length > 0, `worker ${i} took a share`);
+    for (const i of [1, 3, 4]) assert.ok(urlsIn(out(i)).length > 0, `worker ${i} took a share`);
 
     // The lab saw each page fetched, and never faster than the rate for the crawl as a whole
     // (a dead worker's pages are fetched again, so there may be a few more requests than pages).

@@ -1,13 +1,15 @@
 // `spate crawl <url…>`: a resumable breadth-first crawl, JSON lines out, progress on stderr.
 import { createHash } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { hostname } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import cliProgress from 'cli-progress';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { Crawler, type CrawlScope, type CrawlStats } from '../crawl/crawler.ts';
 import { normalizeUrl } from '../crawl/normalize.ts';
 import { DEFAULT_USER_AGENT } from '../crawl/robots.ts';
+import type { CrawlStore } from '../crawl/store.ts';
 import { EXIT, noteCursorHidden, runJob, usageError, usageManners } from './job.ts';
 import { checkOutputDir, checkOutputFile, durationOption, integer, positive } from './parse.ts';
 
@@ -25,6 +27,9 @@ export interface CrawlCliOptions {
   followNofollow?: boolean;
   userAgent: string;
   state?: string;
+  job?: string;
+  worker?: string;
+  lease?: number;
   resume?: boolean;
   fresh?: boolean;
   output: string;
@@ -77,10 +82,17 @@ export async function runCrawlCommand(seeds: string[], opts: CrawlCliOptions, si
     if (normalizeUrl(seed) === undefined) return usageError('crawl', `not an http(s) URL: ${seed}`);
   }
   if (opts.resume && opts.fresh) return usageError('crawl', '--resume and --fresh exclude each other');
-  const statePath = opts.state ?? defaultStatePath(seeds);
   checkOutputFile(opts.output, '--output');
-  checkStateFile(statePath, '--state');
-  if (existsSync(statePath)) {
+  const shared = opts.state !== undefined && isPostgresUrl(opts.state);
+  let store: CrawlStore | undefined;
+  if (shared) {
+    const opened = await openSharedStore(seeds, opts);
+    if (typeof opened === 'number') return opened;
+    store = opened;
+  }
+  const statePath = opts.state ?? defaultStatePath(seeds);
+  if (!shared) checkStateFile(statePath, '--state');
+  if (!shared && existsSync(statePath)) {
     if (opts.fresh) {
       for (const suffix of ['', '-wal', '-shm']) rmSync(`${statePath}${suffix}`, { force: true });
     } else if (!opts.resume) {
@@ -101,7 +113,8 @@ export async function runCrawlCommand(seeds: string[], opts: CrawlCliOptions, si
     respectRobots: opts.robots,
     followNofollow: opts.followNofollow,
     userAgent: opts.userAgent,
-    statePath,
+    statePath: shared ? undefined : statePath,
+    store,
     output: opts.output,
     sitemap: opts.sitemap,
     onPage: opts.verbose ? (page) => {
@@ -141,6 +154,7 @@ export async function runCrawlCommand(seeds: string[], opts: CrawlCliOptions, si
   } finally {
     clearInterval(timer);
     bar?.stop();
+    await store?.close();
   }
   if (opts.json) {
     process.stderr.write(`${JSON.stringify({ summary: { ...summary, state: statePath } })}\n`);
@@ -152,9 +166,9 @@ export async function runCrawlCommand(seeds: string[], opts: CrawlCliOptions, si
   return summary.failed > 0 ? EXIT.failed : EXIT.ok;
 }
 
-/** Adds `spate crawl`. */
+/** Adds `spate crawl` (and `spate crawl export`). */
 export function register(program: Command): void {
-  const command = program
+  const crawl = program
     .command('crawl')
     .description('Crawl breadth-first from the given URLs; one JSON line per page (to stdout or --output). Resumable after Ctrl-C or a crash.')
     .argument('<url...>', 'start URLs (they define the scope)')
@@ -170,7 +184,10 @@ export function register(program: Command): void {
     .option('--no-robots', 'ignore robots.txt (Disallow and Crawl-delay)')
     .option('--follow-nofollow', 'follow rel=nofollow links and <meta name=robots content=nofollow> pages')
     .option('--user-agent <ua>', 'User-Agent header, also matched in robots.txt', DEFAULT_USER_AGENT)
-    .option('--state <file>', 'the SQLite state of the crawl (default: .spate/crawl-<hash of the URLs>.sqlite)')
+    .option('--state <file|url>', 'the SQLite state of the crawl (default: .spate/crawl-<hash of the URLs>.sqlite), or a postgres:// URL shared by many workers')
+    .option('--job <name>', 'with a postgres:// state: the crawl\'s name (its schema; default: from the URLs)')
+    .option('--worker <name>', 'with a postgres:// state: this worker\'s name (default: host name + output path)')
+    .option('--lease <ms>', 'with a postgres:// state: how long a dead worker\'s pages stay claimed', integer(1), 30_000)
     .option('--resume', 'continue the crawl recorded in the state file')
     .option('--fresh', 'delete the state file and start over')
     .option('-o, --output <file>', "where the JSON lines go ('-' for stdout)", '-')
@@ -188,11 +205,114 @@ and the output ends up with every page exactly once.
 Example:
   spate lab --port 8080 &
   spate crawl http://127.0.0.1:8080/site/default/ --max-depth 3 -o pages.jsonl
+
+Shared on PostgreSQL (start more workers, here or elsewhere, with the same URLs and --resume):
+  spate crawl http://127.0.0.1:8080/site/default/ --state postgres://127.0.0.1/test -o w1.jsonl
+  spate crawl http://127.0.0.1:8080/site/default/ --state postgres://127.0.0.1/test -o w2.jsonl --resume
+  spate crawl export http://127.0.0.1:8080/site/default/ --state postgres://127.0.0.1/test -o pages.jsonl
 `)
     .action((seeds: string[], opts: CrawlCliOptions) =>
       runJob('crawl', ({ signal }) => runCrawlCommand(seeds, opts, signal), {
         interruptMessage: 'stopping (in-flight pages are put back)',
         quiet: opts.quiet === true,
       }));
-  usageManners(command);
+  crawl
+    .command('export')
+    .description('Write every page recorded by a crawl (all its workers) to one JSONL file, complete or absent.')
+    .argument('[url...]', 'the crawl\'s start URLs (name its state when --job is not given)')
+    .option('--state <file|url>', 'the crawl\'s SQLite file or postgres:// URL (required)')
+    .option('--job <name>', 'with a postgres:// state: the crawl\'s name')
+    .option('-o, --output <file>', 'the file to write (required)')
+    .action((seeds: string[], _opts: unknown, command: Command) => runJob('crawl export', async () => {
+      // `crawl` has options of the same names and parses them first: read both levels.
+      const opts = command.optsWithGlobals<{ state?: string; job?: string; output?: string }>();
+      if (opts.state === undefined || opts.output === undefined || opts.output === '-') {
+        return usageError('crawl export', '--state and -o <file> are required');
+      }
+      checkOutputFile(opts.output, '--output');
+      return runExport(seeds, { state: opts.state, job: opts.job, output: opts.output });
+    }));
+  usageManners(crawl);
+}
+
+function isPostgresUrl(state: string): boolean {
+  return /^postgres(ql)?:\/\//.test(state);
+}
+
+/** The schema of a shared crawl: `--job`, or one per set of seeds. */
+export function defaultJobSchema(seeds: readonly string[]): string {
+  const key = [...seeds].map((s) => normalizeUrl(s) ?? s).sort().join('\n');
+  return `spate_crawl_${createHash('sha256').update(key).digest('hex').slice(0, 12)}`;
+}
+
+async function openSharedStore(seeds: string[], opts: CrawlCliOptions): Promise<CrawlStore | number> {
+  const { PostgresCrawlStore } = await import('../crawl/postgres-store.ts');
+  const { PgSqlClient, schemaName } = await import('../store/index.ts');
+  const schema = opts.job === undefined ? defaultJobSchema(seeds) : schemaName(opts.job);
+  const where = opts.output === '-' ? `stdout-${process.pid}` : createHash('sha256').update(resolve(opts.output)).digest('hex').slice(0, 8);
+  const worker = opts.worker ?? `${hostname()}-${where}`;
+  const client = new PgSqlClient(opts.state!);
+  let owned = true;
+  try {
+    const existing = await client.query('select 1 from information_schema.tables where table_schema = $1 and table_name = $2', [schema, 'work']);
+    if (existing.rows.length > 0) {
+      if (opts.fresh) await client.query(`drop schema "${schema}" cascade`);
+      else if (!opts.resume) {
+        process.stderr.write(`spate crawl: ${opts.state} already holds the crawl ${schema}; pass --resume to join or continue it, or --fresh to start over\n`);
+        return 2;
+      }
+    }
+    const store = await PostgresCrawlStore.open({ client, schema, worker, leaseMs: opts.lease });
+    owned = false;
+    const close = store.close.bind(store);
+    store.close = async () => {
+      try {
+        await close();
+      } finally {
+        await client.close();
+      }
+    };
+    return store;
+  } finally {
+    if (owned) await client.close();
+  }
+}
+
+async function runExport(seeds: string[], opts: { state: string; job?: string | undefined; output: string }): Promise<number> {
+  const { exportCrawl } = await import('../crawl/postgres-store.ts');
+  const store = await import('../store/index.ts');
+  if (!isPostgresUrl(opts.state)) {
+    if (!existsSync(opts.state)) {
+      process.stderr.write(`spate crawl export: no state file ${opts.state} (see spate crawl export --help)\n`);
+      return 2;
+    }
+    const queue = store.SqliteWorkQueue.open(opts.state);
+    try {
+      const n = await exportCrawl(queue, opts.output);
+      process.stderr.write(`spate crawl export: ${n} pages to ${opts.output}\n`);
+    } finally {
+      queue.closeSync();
+    }
+    return 0;
+  }
+  if (opts.job === undefined && seeds.length === 0) {
+    process.stderr.write('spate crawl export: give the crawl\'s URLs or --job (see spate crawl export --help)\n');
+    return 2;
+  }
+  const schema = opts.job === undefined ? defaultJobSchema(seeds) : store.schemaName(opts.job);
+  const client = new store.PgSqlClient(opts.state);
+  try {
+    const existing = await client.query('select 1 from information_schema.tables where table_schema = $1 and table_name = $2', [schema, 'work']);
+    if (existing.rows.length === 0) {
+      process.stderr.write(`spate crawl export: ${opts.state} holds no crawl ${schema} (see spate crawl export --help)\n`);
+      return 2;
+    }
+    const queue = await store.PostgresWorkQueue.open(client, { schema, owner: `export-${process.pid}` });
+    const n = await exportCrawl(queue, opts.output);
+    await queue.close();
+    process.stderr.write(`spate crawl export: ${n} pages to ${opts.output}\n`);
+    return 0;
+  } finally {
+    await client.close();
+  }
 }

@@ -23,6 +23,7 @@ import { type Clock, type Timer, getClock } from '../core/clock.ts';
 import { InvalidArgumentError } from '../core/errors.ts';
 import { RateLimiter } from '../core/rate-limiter.ts';
 import { Semaphore } from '../core/semaphore.ts';
+import { sleep } from '../core/sleep.ts';
 import { LinkedController, onAbort } from '../core/signals.ts';
 import { checkFunction, checkInteger, checkSignal } from '../core/validate.ts';
 import { BodyTooLargeError } from '../http/errors.ts';
@@ -32,7 +33,7 @@ import { isHtml, LinkExtractor } from './extract.ts';
 import { normalizeUrl, UrlNormalizer } from './normalize.ts';
 import { JsonlOutput } from './output.ts';
 import { DEFAULT_USER_AGENT, RobotsCache, type RobotsRules } from './robots.ts';
-import { type Completion, type CrawlStore, type Discovery, type FrontierItem, SqliteCrawlStore } from './store.ts';
+import { type CommitResult, type Completion, type CrawlStore, type Discovery, type FrontierItem, SqliteCrawlStore } from './store.ts';
 
 export type CrawlScope = 'same-host' | 'same-domain' | 'prefix';
 
@@ -158,7 +159,7 @@ export interface CrawlerOptions {
 
 interface HostGate {
   semaphore: Semaphore;
-  limiters: RateLimiter[];
+  limiters: { acquire(options: { signal: AbortSignal }): Promise<void> }[];
   robotsApplied: boolean;
 }
 
@@ -223,6 +224,10 @@ export class Crawler {
   /** A failure of a timer-driven commit, rethrown by run(). */
   #fatal: { error: unknown } | undefined;
   #wake: PromiseWithResolvers<void> = Promise.withResolvers<void>();
+  /** A shared store's claim in flight, and its latest commit. */
+  #claiming: Promise<void> | undefined;
+  #completed = 0;
+  #flushing: Promise<void> | undefined;
   readonly #ended: PromiseWithResolvers<void> = Promise.withResolvers<void>();
   #started = 0;
   #inFlight = 0;
@@ -357,9 +362,9 @@ export class Crawler {
     const store = this.#store;
     let interrupted = false;
     try {
-      store.recover();
-      for (const [host, n] of store.hostCounts()) this.#hostCounts.set(host, n);
-      const counts = store.counts();
+      await store.recover();
+      for (const [host, n] of await store.hostCounts()) this.#hostCounts.set(host, n);
+      const counts = await store.counts();
       this.#done = counts.done;
       this.#failed = counts.failed;
       this.#blocked = counts.blocked;
@@ -370,7 +375,7 @@ export class Crawler {
         const url = new URL(seed);
         this.#admit(seed, url.host, 0, undefined, 0, true);
       }
-      this.#flush();
+      await this.#flush();
       if (this.#sitemap) await this.#seedSitemaps();
       const workers: Promise<void>[] = [];
       for (let i = 0; i < this.#concurrency; i++) workers.push(this.#worker());
@@ -378,7 +383,8 @@ export class Crawler {
       if (this.#fatal !== undefined) throw this.#fatal.error;
       interrupted = this.#stop.signal.aborted;
       this.#putBack();
-      this.#flush();
+      await this.#flush();
+      await this.#flushing;
     } finally {
       this.#flushTimer?.clear();
       this.#flushTimer = undefined;
@@ -390,7 +396,7 @@ export class Crawler {
       this.#ended.resolve();
       this.#output?.close();
       if (this.#ownsSession) await this.#session.close();
-      if (this.#ownsStore) store.close();
+      if (this.#ownsStore) await store.close();
     }
     return { ...this.stats(), inFlight: 0, interrupted };
   }
@@ -418,9 +424,30 @@ export class Crawler {
         this.#inFlight++;
         return item;
       }
-      this.#flush();
+      const flushed = this.#flush();
+      if (flushed !== undefined) await flushed;
+      if (this.#claiming !== undefined) {
+        // A shared store's claim is in flight for this process: its rows are for everyone.
+        await this.#claiming;
+        continue;
+      }
       const budget = Math.min(this.#maxPages - this.#started, this.#concurrency * 2);
-      const rows = budget > 0 ? this.#store!.claim(budget) : [];
+      const completed = this.#completed;
+      let rows = budget > 0 ? this.#store!.claim(budget, { signal: stop }) : [];
+      if (rows instanceof Promise) {
+        const claiming = rows;
+        this.#claiming = claiming.then(() => {}, () => {});
+        try {
+          rows = await claiming;
+        } catch (error) {
+          if (stop.aborted) return undefined;
+          throw error;
+        } finally {
+          this.#claiming = undefined;
+        }
+        // Pages finished while the claim was out: their links are not in the store yet.
+        if (rows.length === 0 && this.#completed !== completed) continue;
+      }
       if (rows.length > 0) {
         this.#started += rows.length;
         this.#queued -= rows.length;
@@ -453,16 +480,29 @@ export class Crawler {
     this.#readyHead = 0;
   }
 
-  /** Commits the pending completions and discoveries, then appends their records to the output. */
-  #flush(): void {
+  /**
+   * Commits the pending completions and discoveries, then appends their records to the output.
+   * With a shared store the commit is a promise (commits land in order); it is returned.
+   */
+  #flush(): Promise<void> | undefined {
     this.#flushTimer?.clear();
     this.#flushTimer = undefined;
     const { completions, discoveries } = this.#pending;
-    if (completions.length === 0 && discoveries.length === 0) return;
+    // Nothing new: a shared store's commit may still be landing — wait for that one.
+    if (completions.length === 0 && discoveries.length === 0) return this.#flushing;
     const hosts = this.#pendingHosts;
     this.#pending = { completions: [], discoveries: [] };
     this.#pendingHosts = [];
     const result = this.#store!.commit(completions, discoveries);
+    if (result instanceof Promise) {
+      this.#flushing = result.then((r) => this.#applyCommit(r, hosts));
+      return this.#flushing;
+    }
+    this.#applyCommit(result, hosts);
+    return undefined;
+  }
+
+  #applyCommit(result: CommitResult, hosts: string[]): void {
     for (let i = 0; i < result.inserted.length; i++) {
       if (result.inserted[i]) this.#queued++;
       else {
@@ -476,21 +516,25 @@ export class Crawler {
 
   #scheduleFlush(): void {
     if (this.#pending.completions.length >= this.#batchSize) {
-      this.#flush();
+      this.#flush()?.catch((error: unknown) => this.#fail(error));
       return;
     }
     this.#flushTimer ??= this.#clock.setTimer(this.#flushMs, () => {
       this.#flushTimer = undefined;
       try {
-        this.#flush();
+        this.#flush()?.catch((error: unknown) => this.#fail(error));
       } catch (error) {
         // A commit that fails from a timer (disk full, a locked file) has no caller to reach:
         // stop the crawl and let run() reject with it. The batch was rolled back, so a resume
         // puts its pages back in the queue.
-        this.#fatal ??= { error };
-        this.#stop?.abort(error);
+        this.#fail(error);
       }
     });
+  }
+
+  #fail(error: unknown): void {
+    this.#fatal ??= { error };
+    this.#stop?.abort(error);
   }
 
   /** Queues a URL if it is new, in scope and within the limits; `url` is normalised. */
@@ -536,14 +580,32 @@ export class Crawler {
     let gate = this.#gates.get(origin);
     if (gate === undefined) {
       gate = { semaphore: new Semaphore(this.#perHostConcurrency), limiters: [], robotsApplied: false };
-      if (this.#perHostRate) gate.limiters.push(new RateLimiter({ ...this.#perHostRate, clock: this.#clock }));
+      if (this.#perHostRate) gate.limiters.push(this.#limiter(origin, 'rate', this.#perHostRate.limit, this.#perHostRate.interval));
       this.#gates.set(origin, gate);
     }
     if (!gate.robotsApplied && rules !== undefined) {
       gate.robotsApplied = true;
-      if (rules.crawlDelay !== undefined) gate.limiters.push(new RateLimiter({ limit: 1, interval: rules.crawlDelay * 1000, clock: this.#clock }));
+      if (rules.crawlDelay !== undefined) gate.limiters.push(this.#limiter(origin, 'crawl-delay', 1, rules.crawlDelay * 1000));
     }
     return gate;
+  }
+
+  /**
+   * A per-host limit: this process's sliding window, or — when the store is shared — the host's
+   * schedule in the store, one request every interval/limit ms for the whole crawl.
+   */
+  #limiter(origin: string, kind: string, limit: number, interval: number): HostGate['limiters'][number] {
+    const store = this.#store!;
+    if (store.reserve === undefined) return new RateLimiter({ limit, interval, clock: this.#clock });
+    const spacing = interval / limit;
+    const key = `${kind} ${origin}`;
+    return {
+      acquire: async ({ signal }) => {
+        signal.throwIfAborted();
+        const wait = await store.reserve!(key, spacing);
+        if (wait > 0) await sleep(wait, { signal, clock: this.#clock });
+      },
+    };
   }
 
   async #visit(item: FrontierItem): Promise<void> {
@@ -671,6 +733,7 @@ export class Crawler {
   }
 
   #complete(item: FrontierItem, state: Completion['state'], record: PageRecord): void {
+    this.#completed++;
     if (state === 'done' || state === 'failed') {
       this.#pending.completions.push({ id: item.id, state, record: JSON.stringify(record) });
       this.#runPages++;
@@ -711,7 +774,7 @@ export class Crawler {
         }
       }
     }
-    this.#flush();
+    await this.#flush();
   }
 }
 

@@ -9,9 +9,13 @@
 // queued, or not recorded at all (still in-flight, and put back to queued by `recover()`).
 // Callers batch many pages into one `commit()`: one transaction per batch, not per page.
 //
-// `CrawlStore` is the contract; `SqliteCrawlStore` is the embedded default (node:sqlite, WAL).
-// Other backends (Postgres, Redis) implement the same interface.
-import { SqliteDb } from '../store/sqlite.ts';
+// The table is spate/store's work queue: url = key, host = group, depth = priority, and the crawl's
+// own columns (parent, hops) in the payload; a page's record is its output, done/failed/blocked
+// its outcome. `CrawlStore` is the contract; `SqliteCrawlStore` is the embedded default
+// (node:sqlite, WAL, synchronous); `PostgresCrawlStore` (postgres-store.ts) is shared by many
+// workers, and its calls return promises (the crawler awaits only those).
+import { SqliteWorkQueue } from '../store/sqlite-queue.ts';
+import type { Settle, WorkInput, WorkItem } from '../store/work-queue.ts';
 
 export type PageState = 'queued' | 'in-flight' | 'done' | 'failed' | 'blocked';
 
@@ -61,43 +65,69 @@ export interface StoreCounts {
   blocked: number;
 }
 
+type MaybePromise<T> = T | Promise<T>;
+
 /** The durable state of a crawl. Every method is one atomic step. */
 export interface CrawlStore {
-  /** Puts rows left in-flight by a previous run back in the queue; returns how many. */
-  recover(): number;
-  /** Takes up to `limit` queued rows, shallowest first, and marks them in-flight. */
-  claim(limit: number): FrontierItem[];
+  /** Puts rows left in-flight by a previous run (of this worker) back in the queue; returns how many. */
+  recover(): MaybePromise<number>;
+  /**
+   * Takes up to `limit` queued rows, shallowest first, and marks them in-flight. A shared store
+   * may wait (until `signal`) while other workers still hold rows; `[]` means the crawl has run dry.
+   */
+  claim(limit: number, options?: { signal?: AbortSignal | undefined }): MaybePromise<FrontierItem[]>;
   /** Records completions and inserts discoveries, all or nothing. */
-  commit(completions: readonly Completion[], discoveries: readonly Discovery[]): CommitResult;
-  counts(): StoreCounts;
+  commit(completions: readonly Completion[], discoveries: readonly Discovery[]): MaybePromise<CommitResult>;
+  counts(): MaybePromise<StoreCounts>;
   /** URLs admitted per host (all states). */
-  hostCounts(): Map<string, number>;
+  hostCounts(): MaybePromise<Map<string, number>>;
   /** Output records with seq > `after`, in order, at most `limit`. */
   records(after: number, limit: number): { seq: number; record: string }[];
   getMeta(key: string): string | undefined;
   setMeta(entries: Record<string, string>): void;
-  close(): void;
+  /**
+   * A shared store's per-host schedule: takes the host's next request slot (`spacingMs` after the
+   * previous one, whichever worker took it) and resolves to the ms to wait for it. Absent: the
+   * crawler's own per-process limiters apply.
+   */
+  reserve?(host: string, spacingMs: number): Promise<number>;
+  close(): void | Promise<void>;
 }
 
-const MIGRATIONS = [
-  `create table meta (key text primary key, value text not null);
-   create table pages (
-     id integer primary key,
-     url text not null unique,
-     host text not null,
-     depth integer not null,
-     parent text,
-     hops integer not null default 0,
-     state text not null default 'queued',
-     attempts integer not null default 0,
-     seq integer unique,
-     record text
-   );
-   create index pages_frontier on pages (depth, id) where state = 'queued';
-   create index pages_in_flight on pages (id) where state = 'in-flight';`,
-];
 
-type Stmt = ReturnType<SqliteDb['db']['prepare']>;
+/** The crawl's columns in the work queue's payload: `hops parent`. */
+export function crawlInput(d: Discovery): WorkInput {
+  return { key: d.url, group: d.host, priority: d.depth, payload: d.parent === undefined ? `${d.hops}` : `${d.hops} ${d.parent}` };
+}
+
+/** A claimed work item as a frontier row. */
+export function frontierItem(it: WorkItem): FrontierItem {
+  const payload = it.payload ?? '0';
+  const space = payload.indexOf(' ');
+  return {
+    id: it.id,
+    url: it.key,
+    depth: it.priority,
+    parent: space < 0 ? undefined : payload.slice(space + 1),
+    hops: Number(space < 0 ? payload : payload.slice(0, space)),
+    attempts: it.attempts,
+  };
+}
+
+/** A completion as a settle of the item leased under `lease`. */
+export function crawlSettle(c: Completion, lease: number): Settle {
+  if (c.state === 'queued') return { id: c.id, lease, kind: 'release' };
+  if (c.state === 'blocked') return { id: c.id, lease, kind: 'complete', outcome: 'blocked' };
+  return { id: c.id, lease, kind: 'complete', outcome: c.state, output: c.record ?? '{}' };
+}
+
+/** The queue's counts as the crawl's. */
+export function crawlCounts(c: { queued: number; claimed: number; outcomes: Record<string, number> }): StoreCounts {
+  return { queued: c.queued, inFlight: c.claimed, done: c.outcomes.done ?? 0, failed: c.outcomes.failed ?? 0, blocked: c.outcomes.blocked ?? 0 };
+}
+
+/** One process owns an embedded crawl: its claims never expire (a restart's `recover()` returns them). */
+const FOREVER_MS = 100 * 365 * 24 * 3600 * 1000;
 
 /**
  * The crawl state in one SQLite file (`:memory:` for none).
@@ -108,113 +138,73 @@ type Stmt = ReturnType<SqliteDb['db']['prepare']>;
  * const batch = store.claim(64);
  */
 export class SqliteCrawlStore implements CrawlStore {
-  readonly #db: SqliteDb;
-  readonly #insert: Stmt;
-  readonly #lower: Stmt;
-  readonly #claimSelect: Stmt;
-  readonly #markInFlight: Stmt;
-  readonly #finish: Stmt;
-  readonly #setState: Stmt;
-  #seq: number;
+  readonly #queue: SqliteWorkQueue;
+  /** Rows this store handed out: id → lease (the fencing token its settle quotes). */
+  readonly #leases = new Map<number, number>();
 
-  private constructor(db: SqliteDb) {
-    this.#db = db;
-    const d = db.db;
-    this.#insert = d.prepare('insert or ignore into pages (url, host, depth, parent, hops) values (?, ?, ?, ?, ?)');
-    this.#lower = d.prepare("update pages set depth = ?, parent = ?, hops = ? where url = ? and state = 'queued' and depth > ?");
-    this.#claimSelect = d.prepare("select id, url, depth, parent, hops, attempts from pages where state = 'queued' order by depth, id limit ?");
-    this.#markInFlight = d.prepare("update pages set state = 'in-flight', attempts = attempts + 1 where id = ?");
-    this.#finish = d.prepare('update pages set state = ?, seq = ?, record = ? where id = ?');
-    this.#setState = d.prepare('update pages set state = ? where id = ?');
-    this.#seq = Number(db.get<{ s: number | null }>('select max(seq) as s from pages')?.s ?? 0);
+  private constructor(queue: SqliteWorkQueue) {
+    this.#queue = queue;
   }
 
   static open(path: string): SqliteCrawlStore {
-    return new SqliteCrawlStore(SqliteDb.open(path, { migrations: MIGRATIONS }));
+    return new SqliteCrawlStore(SqliteWorkQueue.open(path, { leaseMs: FOREVER_MS }));
   }
 
   get path(): string {
-    return this.#db.path;
+    return this.#queue.path;
   }
 
   recover(): number {
-    return Number(this.#db.run("update pages set state = 'queued' where state = 'in-flight'").changes);
+    return this.#queue.releaseOwnedSync({ all: true });
   }
 
   claim(limit: number): FrontierItem[] {
-    if (limit <= 0) return [];
-    return this.#db.transaction(() => {
-      const rows = this.#claimSelect.all(limit) as unknown as { id: number; url: string; depth: number; parent: string | null; hops: number; attempts: number }[];
-      const out: FrontierItem[] = new Array(rows.length);
-      for (let i = 0; i < rows.length; i++) {
-        const r = rows[i]!;
-        this.#markInFlight.run(r.id);
-        out[i] = { id: r.id, url: r.url, depth: r.depth, parent: r.parent ?? undefined, hops: r.hops, attempts: r.attempts + 1 };
-      }
-      return out;
-    });
-  }
-
-  commit(completions: readonly Completion[], discoveries: readonly Discovery[]): CommitResult {
-    if (completions.length === 0 && discoveries.length === 0) return { inserted: [], records: [] };
-    let seq = this.#seq;
-    const result = this.#db.transaction((): CommitResult => {
-      const inserted: boolean[] = new Array(discoveries.length);
-      for (let i = 0; i < discoveries.length; i++) {
-        const d = discoveries[i]!;
-        const parent = d.parent ?? null;
-        const isNew = Number(this.#insert.run(d.url, d.host, d.depth, parent, d.hops).changes) === 1;
-        if (!isNew) this.#lower.run(d.depth, parent, d.hops, d.url, d.depth);
-        inserted[i] = isNew;
-      }
-      const records: { seq: number; record: string }[] = [];
-      for (const c of completions) {
-        if (c.state === 'done' || c.state === 'failed') {
-          const record = c.record ?? '{}';
-          seq++;
-          this.#finish.run(c.state, seq, record, c.id);
-          records.push({ seq, record });
-        } else {
-          this.#setState.run(c.state, c.id);
-        }
-      }
-      return { inserted, records };
-    });
-    this.#seq = seq;
-    return result;
-  }
-
-  counts(): StoreCounts {
-    const out: StoreCounts = { queued: 0, inFlight: 0, done: 0, failed: 0, blocked: 0 };
-    for (const row of this.#db.all<{ state: PageState; n: number }>('select state, count(*) as n from pages group by state')) {
-      if (row.state === 'in-flight') out.inFlight = row.n;
-      else out[row.state] = row.n;
+    const items = this.#queue.claimSync(limit);
+    const out: FrontierItem[] = new Array(items.length);
+    for (let i = 0; i < items.length; i++) {
+      const it = items[i]!;
+      this.#leases.set(it.id, it.lease);
+      out[i] = frontierItem(it);
     }
     return out;
   }
 
+  commit(completions: readonly Completion[], discoveries: readonly Discovery[]): CommitResult {
+    if (completions.length === 0 && discoveries.length === 0) return { inserted: [], records: [] };
+    const settle: Settle[] = new Array(completions.length);
+    for (let i = 0; i < completions.length; i++) {
+      const c = completions[i]!;
+      settle[i] = crawlSettle(c, this.#leases.get(c.id) ?? -1);
+    }
+    const add: WorkInput[] = new Array(discoveries.length);
+    for (let i = 0; i < discoveries.length; i++) add[i] = crawlInput(discoveries[i]!);
+    const r = this.#queue.commitSync({ add, settle });
+    for (const c of completions) this.#leases.delete(c.id);
+    return { inserted: r.inserted, records: r.outputs.map((o) => ({ seq: o.ownerSeq, record: o.output })) };
+  }
+
+  counts(): StoreCounts {
+    return crawlCounts(this.#queue.countsSync());
+  }
+
   hostCounts(): Map<string, number> {
-    const out = new Map<string, number>();
-    for (const row of this.#db.all<{ host: string; n: number }>('select host, count(*) as n from pages group by host')) out.set(row.host, row.n);
-    return out;
+    return this.#queue.groupCountsSync();
   }
 
   records(after: number, limit: number): { seq: number; record: string }[] {
-    return this.#db.all<{ seq: number; record: string }>('select seq, record from pages where seq > ? order by seq limit ?', after, limit).map((r) => ({ seq: r.seq, record: r.record }));
+    return this.#queue.outputsSync(after, limit, { owner: this.#queue.owner }).map((o) => ({ seq: o.ownerSeq, record: o.output }));
   }
 
   getMeta(key: string): string | undefined {
-    return this.#db.get<{ value: string }>('select value from meta where key = ?', key)?.value;
+    return this.#queue.getCheckpointSync(key);
   }
 
   setMeta(entries: Record<string, string>): void {
-    this.#db.transaction(() => {
-      for (const [k, v] of Object.entries(entries)) this.#db.run('insert into meta (key, value) values (?, ?) on conflict(key) do update set value = excluded.value', k, v);
-    });
+    this.#queue.setCheckpointsSync(entries);
   }
 
   close(): void {
-    this.#db.close();
+    this.#queue.closeSync();
   }
 
   [Symbol.dispose](): void {

@@ -30,6 +30,8 @@ export interface LabOptions {
   keepAliveTimeout?: number | undefined;
   /** Where delays, latency and throttling read time. @default getClock() */
   clock?: Clock | undefined;
+  /** A request log: called as each request arrives, with the time on `clock`. @default none */
+  onRequest?: ((entry: { at: number; method: string; url: string }) => void) | undefined;
 }
 
 /** A running lab server. */
@@ -93,7 +95,13 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     },
   };
 
-  const server = createServer({ keepAlive: true }, (req, res) => handle(ctx, req, res));
+  const onRequest = options.onRequest;
+  const server = onRequest === undefined
+    ? createServer({ keepAlive: true }, (req, res) => handle(ctx, req, res))
+    : createServer({ keepAlive: true }, (req, res) => {
+      onRequest({ at: ctx.clock.now(), method: req.method ?? 'GET', url: req.url ?? '/' });
+      handle(ctx, req, res);
+    });
   server.keepAliveTimeout = keepAliveTimeout;
   server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
     if (error.code === 'ECONNRESET' || !socket.writable) socket.destroy();

@@ -13,6 +13,7 @@ const layers = {
   ws: ['core', 'observe'],
   tcp: ['core', 'observe'],
   store: ['core'],
+  pg: ['core', 'observe'],
   crawl: ['core', 'observe', 'http', 'store'],
   download: ['core', 'observe', 'http', 'store'],
   serve: ['core', 'observe', 'http', 'ws', 'tcp'],

@@ -1,0 +1,37 @@
+// A pool's metrics on spate/observe, kept as handles so the hot path does no name lookups.
+import type { Histogram } from '../observe/histogram.ts';
+import type { Counter, Gauge, MetricsRegistry } from '../observe/registry.ts';
+
+const BUCKETS = [0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 60000];
+
+export class PoolMetrics {
+  readonly inUse: Gauge;
+  readonly idle: Gauge;
+  readonly waiting: Gauge;
+  readonly acquireWait: Histogram;
+  readonly queryDuration: Histogram;
+  readonly queryTimeouts: Counter;
+  readonly acquireTimeouts: Counter;
+  readonly retries: Counter;
+  readonly errors: Counter;
+
+  constructor(registry: MetricsRegistry, pool: string) {
+    const labels = { pool };
+    this.inUse = registry.gauge('spate_pg_connections_in_use', labels);
+    this.idle = registry.gauge('spate_pg_connections_idle', labels);
+    this.waiting = registry.gauge('spate_pg_acquire_waiting', labels);
+    this.acquireWait = registry.histogram('spate_pg_acquire_wait_ms', labels, { buckets: BUCKETS, help: 'Time from acquire() to a connection, in ms' });
+    this.queryDuration = registry.histogram('spate_pg_query_duration_ms', labels, { buckets: BUCKETS, help: 'Statement latency, in ms' });
+    this.queryTimeouts = registry.counter('spate_pg_query_timeouts_total', labels);
+    this.acquireTimeouts = registry.counter('spate_pg_acquire_timeouts_total', labels);
+    this.retries = registry.counter('spate_pg_transaction_retries_total', labels);
+    this.errors = registry.counter('spate_pg_query_errors_total', labels);
+    registry.describe('spate_pg_connections_in_use', 'Connections lent out');
+    registry.describe('spate_pg_connections_idle', 'Open connections waiting in the pool');
+    registry.describe('spate_pg_acquire_waiting', 'Callers waiting for a connection');
+    registry.describe('spate_pg_query_timeouts_total', 'Statements cancelled on the server after their timeout');
+    registry.describe('spate_pg_acquire_timeouts_total', 'Acquires that waited past their timeout');
+    registry.describe('spate_pg_transaction_retries_total', 'Transactions run again after a serialization failure or deadlock');
+    registry.describe('spate_pg_query_errors_total', 'Statements that failed');
+  }
+}

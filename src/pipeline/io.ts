@@ -16,7 +16,7 @@ import type { PipelineStore } from './store.ts';
  * Splits a stream of bytes or text into lines (without `\n`, a trailing `\r` removed). The source
  * hands out arrays of lines to the pipeline (one promise per chunk, not per line).
  */
-export function splitLines(input: AsyncIterable<Buffer | string>): ChunkedSource<string> {
+export function splitLines(input: AsyncIterable<Buffer | string> | Iterable<Buffer | string>): ChunkedSource<string> {
   async function* chunks(): AsyncGenerator<string[]> {
     const decoder = new StringDecoder('utf8');
     let rest = '';

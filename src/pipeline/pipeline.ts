@@ -11,7 +11,7 @@
 // filtered out, sunk or dead-lettered). The low-water mark — every position below it done — is the
 // checkpoint; a resume skips that many source items. Without a store nothing is tracked.
 import { Readable } from 'node:stream';
-import { type Clock, RateLimiter, getClock } from '../core/index.ts';
+import { type Clock, InvalidArgumentError, RateLimiter, getClock } from '../core/index.ts';
 import type { MetricsRegistry } from '../observe/index.ts';
 import { Histogram } from '../observe/index.ts';
 import { Autoscaler } from './autoscaler.ts';
@@ -148,8 +148,8 @@ export class Pipeline<T> implements AsyncIterable<T> {
   }
 
   #add<O>(stage: Stage): Pipeline<O> {
-    if (this.stages.some((s) => s.name === stage.name)) throw new TypeError(`two stages are named '${stage.name}'`);
-    if (this.stages.at(-1)?.kind === 'sink') throw new TypeError(`nothing can follow the sink '${this.stages.at(-1)!.name}'`);
+    if (this.stages.some((s) => s.name === stage.name)) throw new InvalidArgumentError(`two stages are named '${stage.name}'`);
+    if (this.stages.at(-1)?.kind === 'sink') throw new InvalidArgumentError(`nothing can follow the sink '${this.stages.at(-1)!.name}'`);
     return new Pipeline<O>(this.source, [...this.stages, stage], this.options);
   }
 
@@ -273,7 +273,7 @@ export class Pipeline<T> implements AsyncIterable<T> {
     let replayed = 0, failed = 0;
     for (const letter of letters) {
       const at = this.stages.findIndex((s) => s.name === letter.stage);
-      if (at < 0) throw new TypeError(`no stage is named '${letter.stage}' (dead letter ${letter.id})`);
+      if (at < 0) throw new InvalidArgumentError(`no stage is named '${letter.stage}' (dead letter ${letter.id})`);
       await this.store.removeDeadLetters(this.name, [letter.id]);
       const sub = new Pipeline<unknown>([letter.item], this.stages.slice(at), { ...this.options, store: this.store, durable: false });
       const result = await sub.run(options);
@@ -284,7 +284,7 @@ export class Pipeline<T> implements AsyncIterable<T> {
   }
 
   #start(options: RunOptions, end: Next | Target<unknown> | undefined): Run {
-    if (this.stages.length === 0) throw new TypeError('a pipeline needs at least one stage');
+    if (this.stages.length === 0) throw new InvalidArgumentError('a pipeline needs at least one stage');
     const run = new Run(this, this.store, options, end);
     this.#run = run;
     return run;

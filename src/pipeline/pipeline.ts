@@ -147,6 +147,11 @@ export class Pipeline<T> implements AsyncIterable<T> {
     return this.options.name ?? 'pipeline';
   }
 
+  /** The same stages with some options replaced (the CLI's `--state` gives it a store this way). */
+  with(options: PipelineOptions): Pipeline<T> {
+    return new Pipeline<T>(this.source, this.stages, { ...this.options, ...options });
+  }
+
   #add<O>(stage: Stage): Pipeline<O> {
     if (this.stages.some((s) => s.name === stage.name)) throw new InvalidArgumentError(`two stages are named '${stage.name}'`);
     if (this.stages.at(-1)?.kind === 'sink') throw new InvalidArgumentError(`nothing can follow the sink '${this.stages.at(-1)!.name}'`);

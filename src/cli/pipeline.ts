@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type PipelineStats, type PipelineStore, Pipeline, SqlitePipelineStore, jsonlFile, toWritable } from '../pipeline/index.ts';
+import { type PipelineStats, type PipelineStore, Pipeline, SqlitePipelineStore, exportRows, jsonlFile, keyedSink, toWritable } from '../pipeline/index.ts';
 import { integer } from './parse.ts';
 
 export interface PipelineRunOptions {
@@ -65,17 +65,33 @@ export async function runPipelineCommand(module: string, opts: PipelineRunOption
   let result: PipelineStats;
   try {
     const runOptions = { fresh: opts.fresh, drain: signals.drain, signal: signals.stop, onProgress: progress, progressInterval: opts.progressInterval };
-    const target = opts.output === undefined ? undefined : opts.output === '-' ? toWritable(process.stdout, { end: false }) : jsonlFile(opts.output);
-    const stdoutJson = opts.output === '-';
-    const out = target && stdoutJson
-      ? { write: (v: unknown, k: string | undefined) => target.write(`${JSON.stringify(v)}\n`, k), close: () => target.close(), abort: (e: unknown) => target.abort(e) }
-      : target;
-    result = out ? await p.into(out, runOptions) : await p.run(runOptions);
+    if (store && opts.output !== undefined) {
+      // across resumes the output is the store's keyed rows, written out whole once the run is done
+      result = await p.into(keyedSink(store, p.name), runOptions);
+      if (result.status === 'done') {
+        if (opts.output === '-') {
+          for await (const row of store.rows(p.name)) process.stdout.write(`${JSON.stringify(row.value)}\n`);
+        } else {
+          await exportRows(store, p.name, opts.output);
+        }
+      }
+    } else {
+      const target = opts.output === undefined ? undefined : opts.output === '-' ? toWritable(process.stdout, { end: false }) : jsonlFile(opts.output);
+      const out = target && opts.output === '-'
+        ? { write: (v: unknown, k: string | undefined) => target.write(`${JSON.stringify(v)}\n`, k), close: () => target.close(), abort: (e: unknown) => target.abort(e) }
+        : target;
+      result = out ? await p.into(out, runOptions) : await p.run(runOptions);
+    }
     interrupted = result.status === 'drained';
   } catch (error) {
     if (!signals.stop?.aborted) throw error;
     interrupted = true;
     result = p.stats();
+  }
+  // dead letters of earlier runs (before a resume) count too: the job has items that failed
+  let dead = result.deadLetters;
+  try {
+    if (store) dead = Math.max(dead, (await store.listDeadLetters(p.name)).length);
   } finally {
     await store?.close();
   }
@@ -86,7 +102,7 @@ export async function runPipelineCommand(module: string, opts: PipelineRunOption
     if (interrupted && opts.state) err.write('run the same command with --resume to continue\n');
   }
   if (interrupted) return 130;
-  return result.deadLetters > 0 ? 1 : 0;
+  return dead > 0 ? 1 : 0;
 }
 
 async function dlq(action: 'list' | 'replay' | 'purge', module: string | undefined, opts: { state: string; name?: string; json?: boolean; id?: number[] }): Promise<number> {

@@ -196,15 +196,16 @@ export class Pipeline<T> implements AsyncIterable<T> {
   }
 
   /**
-   * Runs, writing every output to `target` one at a time; on success the target is closed (a
-   * file renamed into place), on failure aborted (nothing partial left). `key` names an output
+   * Runs, writing every output to `target` one at a time; when the run is done the target is
+   * closed (a file renamed into place); on failure or a drain it is aborted (nothing partial left). `key` names an output
    * by its source position(s) in durable mode, for exactly-once keyed targets.
    */
   async into(target: Target<T>, options: RunOptions = {}): Promise<RunResult> {
     const run = this.#start(options, target as Target<unknown>);
     try {
       const result = await run.promise;
-      await target.close();
+      if (result.status === 'drained') await target.abort(new Error('the run was drained before its end'));
+      else await target.close();
       return result;
     } catch (error) {
       await target.abort(error).catch(() => {});

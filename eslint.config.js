@@ -16,6 +16,7 @@ const layers = {
   crawl: ['core', 'observe', 'http', 'store'],
   download: ['core', 'observe', 'http', 'store'],
   serve: ['core', 'observe', 'http', 'ws', 'tcp'],
+  pipeline: ['core', 'observe', 'http', 'store'],
 };
 const all = [...Object.keys(layers), 'cli'];
 

@@ -11,6 +11,7 @@ import { register as registerServeApi } from './serve-api.ts';
 import { register as registerServeNet } from './serve-net.ts';
 import { register as registerTour } from './tour.ts';
 import { register as registerWs } from './ws.ts';
+import { register as registerWorker } from './worker.ts';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -29,6 +30,7 @@ registerBench(program);
 registerServeApi(program);
 registerServeNet(program);
 registerWs(program);
+registerWorker(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -195,7 +195,7 @@ export class AmqpBroker implements Broker {
     let chEpoch: Epoch | undefined;
     let tag: string | undefined;
     let stopping = false;
-    const broker = this;
+    const queue = this.#queue;
 
     const handle = async (msg: ConsumeMessage, channel: Channel, epoch: Epoch, signal: AbortSignal): Promise<void> => {
       const data = JSON.parse(msg.content.toString()) as JobData;
@@ -278,7 +278,7 @@ export class AmqpBroker implements Broker {
         await channel.prefetch(stats.concurrency);
         ch = channel;
         chEpoch = epoch;
-        tag = (await channel.consume(broker.#queue, (msg) => onMessage(msg, channel, epoch), { noAck: false })).consumerTag;
+        tag = (await channel.consume(queue, (msg) => onMessage(msg, channel, epoch), { noAck: false })).consumerTag;
       },
     };
     this.#consumers.add(consumer);
@@ -296,7 +296,7 @@ export class AmqpBroker implements Broker {
         void (async () => {
           await channel.prefetch(n);
           if (tag) await channel.cancel(tag);
-          tag = (await channel.consume(broker.#queue, (msg) => onMessage(msg, channel, epoch), { noAck: false })).consumerTag;
+          tag = (await channel.consume(queue, (msg) => onMessage(msg, channel, epoch), { noAck: false })).consumerTag;
         })().catch((error: unknown) => emit({ type: 'error', error }));
       },
       stats: () => ({ ...stats }),

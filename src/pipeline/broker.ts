@@ -11,6 +11,8 @@
 import { InvalidArgumentError, TimeoutError, timeout } from '../core/index.ts';
 import { checkInteger, checkNonNegative } from '../core/validate.ts';
 import { BrokerUrlError } from './broker-errors.ts';
+import type { AmqpOptions } from './amqp.ts';
+import type { BullmqOptions } from './bullmq.ts';
 import type { DeadLetter } from './dead-letter.ts';
 import { type Stage, type StageContext, outputsOf } from './stage.ts';
 
@@ -216,7 +218,7 @@ export function brokerKind(url: string): 'bullmq' | 'amqp' {
  * const broker = await connectBroker('redis://127.0.0.1:6379', { queue: 'thumbs' });
  * await broker.producer<string>().enqueueAll(urls, { key: (url) => url });
  */
-export async function connectBroker(url: string, options: BrokerOptions): Promise<Broker> {
+export async function connectBroker(url: string, options: BrokerOptions & Partial<BullmqOptions> & Partial<AmqpOptions>): Promise<Broker> {
   const kind = brokerKind(url);
   brokerSettings(options);
   if (kind === 'bullmq') {

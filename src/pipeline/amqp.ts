@@ -23,11 +23,10 @@ import { ClosedError, InvalidArgumentError, sleep } from '../core/index.ts';
 import { checkInteger } from '../core/validate.ts';
 import { ConsumerTimeoutError } from './broker-errors.ts';
 import {
-  type Broker, type BrokerDeadLetter, type BrokerOptions, type DeadLetters, type EnqueueOptions, type JobData, type Producer,
+  type AnyStage, type Broker, type BrokerDeadLetter, type BrokerOptions, type DeadLetters, type EnqueueOptions, type JobData, type Producer,
   type Worker, type WorkerEvent, type WorkerOptions, type WorkerStats, attemptOnce, brokerSettings, isTimeout, retryDelay, workerSettings,
 } from './broker.ts';
 import { type DeadLetter, deadLetter } from './dead-letter.ts';
-import type { Stage } from './stage.ts';
 
 export interface AmqpOptions extends BrokerOptions {
   /** Published messages awaiting the broker's confirm, per producer. @default 1000 */
@@ -185,7 +184,7 @@ export class AmqpBroker implements Broker {
     await epoch.model.close().catch(() => {});
   }
 
-  async worker(stage: Stage, options: WorkerOptions = {}): Promise<Worker> {
+  async worker(stage: AnyStage, options: WorkerOptions = {}): Promise<Worker> {
     const { concurrency, grace } = workerSettings(stage, options);
     const stats: WorkerStats = { done: 0, retried: 0, dead: 0, fenced: 0, inFlight: 0, concurrency };
     const emit = (event: WorkerEvent): void => options.onEvent?.(event);
@@ -411,6 +410,8 @@ class AmqpProducer<I> implements Producer<I> {
   readonly #maxUnconfirmed: number;
   readonly #checkEvery: number;
   #sinceCheck = Infinity;
+  // Serialises enqueues: the bound check and the push happen in call order, and `flush` sees every earlier push.
+  #gate: Promise<void> = Promise.resolve();
   #items: unknown[] = [];
   #keys: string[] = [];
   #waiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
@@ -429,19 +430,28 @@ class AmqpProducer<I> implements Producer<I> {
     while (this.#unconfirmed.size >= this.#maxUnconfirmed) await Promise.race(this.#unconfirmed).catch(() => {});
     if (this.#sinceCheck < this.#checkEvery) return;
     for (let wait = 10; ; wait = Math.min(wait * 2, 200)) {
-      if ((await this.#broker.depth()) < this.#maxQueued) break;
+      if ((await this.#broker.depth()) + this.#pendingItems() < this.#maxQueued) break;
       await sleep(wait, { signal });
     }
     this.#sinceCheck = 0;
   }
 
+  #pendingItems(): number {
+    return this.#unconfirmed.size * this.#batch + this.#items.length;
+  }
+
   async enqueue(item: I, options: EnqueueOptions = {}): Promise<void> {
-    await this.#room(options.signal);
-    this.#sinceCheck++;
-    const done = new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
-    this.#items.push(item);
-    this.#keys.push(options.key ?? randomUUID());
-    if (this.#items.length >= this.#batch) this.#send();
+    let done: Promise<void> | undefined;
+    const turn = this.#gate.then(async () => {
+      await this.#room(options.signal);
+      this.#sinceCheck++;
+      done = new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
+      this.#items.push(item);
+      this.#keys.push(options.key ?? randomUUID());
+      if (this.#items.length >= this.#batch) this.#send();
+    });
+    this.#gate = turn.catch(() => {});
+    await turn;
     return done;
   }
 
@@ -480,6 +490,7 @@ class AmqpProducer<I> implements Producer<I> {
   }
 
   async flush(): Promise<void> {
+    await this.#gate;
     this.#send();
     await Promise.all(this.#unconfirmed);
   }

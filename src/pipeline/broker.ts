@@ -122,7 +122,7 @@ export interface DeadLetters {
 export interface Broker {
   readonly kind: 'bullmq' | 'amqp';
   producer<I>(): Producer<I>;
-  worker(stage: Stage, options?: WorkerOptions): Promise<Worker>;
+  worker(stage: AnyStage, options?: WorkerOptions): Promise<Worker>;
   deadLetters(): DeadLetters;
   /** Jobs waiting (not running, not dead). */
   depth(): Promise<number>;
@@ -142,6 +142,9 @@ export interface JobData {
   readonly stage?: string | undefined;
 }
 
+/** Any stage, whatever its input and output types (a worker accepts every one). */
+export type AnyStage = Stage<never, unknown>;
+
 const queueName = /^[A-Za-z0-9_.-]{1,200}$/;
 
 /** Checks options shared by the transports; returns them with defaults filled in. */
@@ -157,7 +160,7 @@ export function brokerSettings(options: BrokerOptions): { queue: string; maxQueu
   };
 }
 
-export function workerSettings(stage: Stage, options: WorkerOptions): { concurrency: number; grace: number } {
+export function workerSettings(stage: AnyStage, options: WorkerOptions): { concurrency: number; grace: number } {
   if (stage === null || typeof stage !== 'object' || typeof stage.name !== 'string' || typeof stage.options !== 'object') {
     throw new InvalidArgumentError(`Expected a stage (defineStage / a pipeline stage), got ${String(stage)}`);
   }
@@ -169,18 +172,19 @@ export function workerSettings(stage: Stage, options: WorkerOptions): { concurre
 }
 
 /** One attempt of `stage` on `item`: the stage's timeout around `outputsOf`. Rejects with the failure. */
-export function attemptOnce(stage: Stage, item: unknown, attempt: number, signal: AbortSignal, limit = Infinity): Promise<unknown[]> {
+export function attemptOnce(stage: AnyStage, item: unknown, attempt: number, signal: AbortSignal, limit = Infinity): Promise<unknown[]> {
   const ms = Math.min(stage.options.timeout, limit);
   const ctx: StageContext = { signal, attempt, stage: stage.name };
-  if (ms === Infinity) return outputsOf(stage, item, ctx);
-  return timeout(ms, ({ signal: inner }) => outputsOf(stage, item, { ...ctx, signal: inner }), { signal });
+  const any = stage as Stage;
+  if (ms === Infinity) return outputsOf(any, item, ctx);
+  return timeout(ms, ({ signal: inner }) => outputsOf(any, item, { ...ctx, signal: inner }), { signal });
 }
 
 /**
  * After attempt `attempt` failed with `error`: retry after how many ms, or `undefined` for a dead
  * letter (retries used up, `retryOn` said no, or the wait is past `maxDelay`).
  */
-export function retryDelay(stage: Stage, error: unknown, attempt: number): number | undefined {
+export function retryDelay(stage: AnyStage, error: unknown, attempt: number): number | undefined {
   const s = stage.options;
   if (attempt > s.retries) return undefined;
   let delay = s.backoff(attempt);

@@ -20,11 +20,10 @@ import { InvalidArgumentError, sleep } from '../core/index.ts';
 import { checkInteger } from '../core/validate.ts';
 import { FencedError } from './broker-errors.ts';
 import {
-  type Broker, type BrokerDeadLetter, type BrokerOptions, type DeadLetters, type EnqueueOptions, type JobData, type Producer,
+  type AnyStage, type Broker, type BrokerDeadLetter, type BrokerOptions, type DeadLetters, type EnqueueOptions, type JobData, type Producer,
   type Worker, type WorkerEvent, type WorkerOptions, type WorkerStats, attemptOnce, brokerSettings, retryDelay, workerSettings,
 } from './broker.ts';
 import { type DeadLetter, deadLetter } from './dead-letter.ts';
-import type { Stage } from './stage.ts';
 
 export interface BullmqOptions extends BrokerOptions {
   /** Redis key prefix. @default 'spate' */
@@ -140,7 +139,7 @@ export class BullmqBroker implements Broker {
     return Object.values(counts).reduce((a, b) => a + b, 0);
   }
 
-  async worker(stage: Stage, options: WorkerOptions = {}): Promise<Worker> {
+  async worker(stage: AnyStage, options: WorkerOptions = {}): Promise<Worker> {
     const { concurrency, grace } = workerSettings(stage, options);
     const stats: WorkerStats = { done: 0, retried: 0, dead: 0, fenced: 0, inFlight: 0, concurrency };
     const emit = (event: WorkerEvent): void => options.onEvent?.(event);
@@ -343,6 +342,8 @@ class BullmqProducer<I> implements Producer<I> {
   readonly #batch: number;
   readonly #checkEvery: number;
   #sinceCheck = Infinity;
+  // Serialises enqueues: the bound check and the push happen in call order, and `flush` sees every earlier push.
+  #gate: Promise<void> = Promise.resolve();
   #items: unknown[] = [];
   #keys: string[] = [];
   #jobs: { name: string; data: Data; opts: ReturnType<BullmqBroker['jobOptions']> }[] = [];
@@ -360,16 +361,29 @@ class BullmqProducer<I> implements Producer<I> {
   async #room(signal: AbortSignal | undefined): Promise<void> {
     if (this.#sinceCheck < this.#checkEvery) return;
     for (let wait = 10; ; wait = Math.min(wait * 2, 200)) {
-      if ((await this.#broker.depth()) < this.#maxQueued) break;
+      if ((await this.#broker.depth()) + this.#pendingItems() < this.#maxQueued) break;
       await sleep(wait, { signal });
     }
     this.#sinceCheck = 0;
   }
 
+  #pendingItems(): number {
+    return this.#waiters.length;
+  }
+
   async enqueue(item: I, options: EnqueueOptions = {}): Promise<void> {
-    await this.#room(options.signal);
+    let done: Promise<void> | undefined;
+    const turn = this.#gate.then(async () => {
+      await this.#room(options.signal);
+      done = this.#push(item, options.key ?? randomUUID());
+    });
+    this.#gate = turn.catch(() => {});
+    await turn;
+    return done;
+  }
+
+  #push(item: unknown, key: string): Promise<void> {
     this.#sinceCheck++;
-    const key = options.key ?? randomUUID();
     const done = new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
     this.#items.push(item);
     this.#keys.push(key);
@@ -427,6 +441,7 @@ class BullmqProducer<I> implements Producer<I> {
   }
 
   async flush(): Promise<void> {
+    await this.#gate;
     this.#pack();
     this.#send();
     await Promise.all(this.#inFlight);

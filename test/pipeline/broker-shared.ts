@@ -5,6 +5,7 @@ import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { Broker } from '../../src/pipeline/broker.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 export const fixture = join(root, 'test/pipeline/fixtures/square-worker.ts');
@@ -49,6 +50,13 @@ export function spawnWorker(url: string, queue: string, out: string, extra: stri
   const lines: Record<string, unknown>[] = [];
   const stderr: string[] = [];
   const watchers: { match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] = [];
+  const notify = (line: Record<string, unknown>): void => {
+    for (const w of [...watchers]) {
+      if (!w.match(line)) continue;
+      watchers.splice(watchers.indexOf(w), 1);
+      w.resolve(line);
+    }
+  };
   createInterface({ input: child.stdout! }).on('line', (text) => {
     let line: Record<string, unknown>;
     try {
@@ -57,12 +65,11 @@ export function spawnWorker(url: string, queue: string, out: string, extra: stri
       return;
     }
     lines.push(line);
-    for (const w of [...watchers]) if (w.match(line)) (watchers.splice(watchers.indexOf(w), 1), w.resolve(line));
+    notify(line);
   });
   createInterface({ input: child.stderr! }).on('line', (text) => {
     stderr.push(text);
-    const line = { type: 'stderr', text };
-    for (const w of [...watchers]) if (w.match(line)) (watchers.splice(watchers.indexOf(w), 1), w.resolve(line));
+    notify({ type: 'stderr', text });
   });
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   return {
@@ -110,7 +117,7 @@ export async function until(check: () => boolean | Promise<boolean>, what: strin
  * reported `after` items; then every item is in the keyed sink exactly once, and SIGTERM stops
  * the survivor with exit 0.
  */
-export async function killMidRun(url: string, connect: (queue: string) => Promise<import('../../src/pipeline/broker.ts').Broker>, extra: string[] = []): Promise<{ raw: number; redelivered: number }> {
+export async function killMidRun(url: string, connect: (queue: string) => Promise<Broker>, extra: string[] = []): Promise<{ raw: number; redelivered: number }> {
   const queue = uniqueQueue('kill');
   const out = tempDir();
   const broker = await connect(queue);

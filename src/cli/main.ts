@@ -29,6 +29,7 @@ const commands: Record<string, Entry> = {
   bench: { description: 'Measurements you can run yourself (the side-by-side suite is `npm run bench`)', load: () => Promise.all([import('./bench.ts')]) },
   serve: { description: 'Run one of spate\'s servers: api, echo, chat, ws-chat', load: () => Promise.all([import('./serve-api.ts'), import('./serve-net.ts')]) },
   pipeline: { description: 'Run a data pipeline a module exports: bounded stages, dynamic workers, dead letters, checkpoints', load: () => Promise.all([import('./pipeline.ts')]) },
+  worker: { description: 'Consume a pipeline\'s stages from a broker (BullMQ on Redis, RabbitMQ): run on as many machines as you like', load: () => Promise.all([import('./worker.ts')]) },
   ws: { description: 'WebSocket client (like websocat): stdin lines → messages, messages → stdout; reconnects on drops', load: () => Promise.all([import('./ws.ts')]) },
 };
 

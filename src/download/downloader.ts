@@ -34,6 +34,7 @@ import { ChecksumMismatchError, ResumeMismatchError, SizeMismatchError } from '.
 import { ResizableLimit } from './limit.ts';
 import { type ListEntry, type ListError, type ListItem, isListError } from './list.ts';
 import { nameFromDisposition, nameFromUrl, safeJoin, sanitizeName } from './names.ts';
+import type { MetricsRegistry } from '../observe/registry.ts';
 import { type DownloadRecord, type DownloadStore, SqliteDownloadStore } from './store.ts';
 
 /** The outcome of one URL (the seeds' DownloadResult). */
@@ -112,6 +113,13 @@ export interface DownloaderOptions {
   onProgress?: ((result: DownloadResult, stats: DownloadStats) => void) | undefined;
   /** @default 'spate/0.1 (downloader)' */
   userAgent?: string | undefined;
+  /**
+   * Publishes the job's figures here when the registry is read (no cost per file):
+   * `spate_download_files_total{outcome}`, `spate_download_bytes_total`, `spate_download_in_flight`,
+   * `spate_download_concurrency_limit`, `spate_download_errors_total`, and the session's
+   * `spate_http_*` per host (see Session.publishMetrics).
+   */
+  registry?: MetricsRegistry | undefined;
   clock?: Clock | undefined;
 }
 
@@ -194,6 +202,20 @@ export class Downloader {
     this.#signal = options.signal;
     this.#onProgress = options.onProgress;
     this.#limit = new ResizableLimit(this.#adaptive ? Math.min(4, this.#concurrency) : this.#concurrency);
+    const registry = options.registry;
+    if (registry !== undefined) {
+      registry.collect((r) => {
+        const s = this.stats();
+        r.counter('spate_download_files_total', { outcome: 'done' }).set(s.done);
+        r.counter('spate_download_files_total', { outcome: 'failed' }).set(s.failed);
+        r.counter('spate_download_files_total', { outcome: 'skipped' }).set(s.skipped);
+        r.counter('spate_download_bytes_total').set(s.bytes);
+        r.counter('spate_download_errors_total').set(s.errors);
+        r.gauge('spate_download_in_flight').set(s.inFlight);
+        r.gauge('spate_download_concurrency_limit').set(s.limit);
+      });
+      this.#session.publishMetrics(registry);
+    }
   }
 
   /** Downloads every item; resolves with the totals. Rejects with `signal.reason` on abort (after the transfers in flight stopped). */

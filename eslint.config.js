@@ -16,6 +16,7 @@ const layers = {
   crawl: ['core', 'observe', 'http', 'store'],
   download: ['core', 'observe', 'http', 'store'],
   serve: ['core', 'observe', 'http', 'ws', 'tcp'],
+  dash: ['core', 'observe', 'http'],
 };
 const all = [...Object.keys(layers), 'cli'];
 

@@ -8,8 +8,9 @@ import { Crawler, type CrawlScope, type CrawlStats } from '../crawl/crawler.ts';
 import { normalizeUrl } from '../crawl/normalize.ts';
 import { DEFAULT_USER_AGENT } from '../crawl/robots.ts';
 import { integer, positive } from './parse.ts';
+import { type DashboardCliOptions, dashboardOption, reportHtmlOption, startJobDashboard } from './dashboard.ts';
 
-export interface CrawlCliOptions {
+export interface CrawlCliOptions extends DashboardCliOptions {
   maxDepth?: number;
   maxPages?: number;
   maxPagesPerHost?: number;
@@ -76,7 +77,9 @@ export async function runCrawlCommand(seeds: string[], opts: CrawlCliOptions, si
       return 2;
     }
   }
+  const dash = await startJobDashboard('crawl', opts);
   const crawler = new Crawler({
+    registry: dash?.registry,
     seeds,
     maxDepth: opts.maxDepth,
     maxPages: opts.maxPages,
@@ -114,6 +117,7 @@ export async function runCrawlCommand(seeds: string[], opts: CrawlCliOptions, si
   }
   bar?.stop();
   const summary = await running;
+  if (dash && !(await dash.finish({ kind: 'crawl', summary, statePath }))) return 1;
   if (opts.json) {
     process.stderr.write(`${JSON.stringify({ summary: { ...summary, state: statePath } })}\n`);
   } else {
@@ -149,6 +153,7 @@ export function register(program: Command): void {
     .option('--json', 'progress and summary as JSON lines on stderr')
     .option('--sitemap', "also start from the sitemaps named in robots.txt (or /sitemap.xml)")
     .option('--progress-interval <ms>', 'how often plain progress lines are printed when stderr is not a terminal', integer(1), 2000)
+    .addOption(dashboardOption()).addOption(reportHtmlOption())
     .addHelpText('after', `
 Exit codes: 0 done, 1 some pages failed (no response or HTTP status ≥ 400), 2 usage, 130 interrupted.
 Ctrl-C stops gracefully (in-flight pages are put back); run the same command with --resume to continue,

@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { Downloader, type DownloadStats, STATE_FILE } from '../download/downloader.ts';
 import { parseList } from '../download/list.ts';
 import { integer, positive } from './parse.ts';
+import { type DashboardCliOptions, dashboardOption, reportHtmlOption, startJobDashboard } from './dashboard.ts';
 
-export interface DownloadCliOptions {
+export interface DownloadCliOptions extends DashboardCliOptions {
   out: string;
   concurrency: number;
   perHost: number;
@@ -32,7 +33,9 @@ function plainLine(s: DownloadStats): string {
 export async function runDownloadCommand(list: string, opts: DownloadCliOptions, signal?: AbortSignal): Promise<number> {
   const out = process.stdout;
   const tty = process.stderr.isTTY === true && !opts.json;
+  const dash = await startJobDashboard('download', opts);
   const downloader = new Downloader({
+    registry: dash?.registry,
     out: opts.out,
     concurrency: opts.concurrency,
     perHost: opts.perHost,
@@ -83,6 +86,7 @@ export async function runDownloadCommand(list: string, opts: DownloadCliOptions,
   }
   try {
     const summary = downloader.summary();
+    const reported = dash ? await dash.finish({ kind: 'download', summary, downloader }) : true;
     if (opts.report) await downloader.writeReport(opts.report);
     for (const e of downloader.listErrors()) process.stderr.write(`download: line ${e.line}: ${e.error}\n`);
     if (opts.json) {
@@ -94,7 +98,7 @@ export async function runDownloadCommand(list: string, opts: DownloadCliOptions,
       if (interrupted) out.write('run the same command with --resume to continue\n');
     }
     if (interrupted) return 130;
-    return summary.failed > 0 || summary.listErrors > 0 ? 1 : 0;
+    return summary.failed > 0 || summary.listErrors > 0 || !reported ? 1 : 0;
   } finally {
     await downloader.close();
   }
@@ -117,6 +121,7 @@ export function register(program: Command): void {
     .option('--report <file>', 'write a JSON report: totals and one record per URL')
     .option('--json', 'one JSON line per file and a summary line on stdout, no progress display')
     .option('--progress-interval <ms>', 'how often plain progress lines are printed when stderr is not a terminal', integer(1), 2000)
+    .addOption(dashboardOption()).addOption(reportHtmlOption())
     .addHelpText('after', '\nExit codes: 0 all done, 1 some failed, 2 usage, 130 interrupted.\n\nExample:\n  spate download urls.txt --out files --concurrency 16 --report report.json\n  spate download urls.txt --out files --resume\n')
     .action(async (list: string, opts: DownloadCliOptions) => {
       const controller = new AbortController();

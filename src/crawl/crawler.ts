@@ -156,7 +156,7 @@ export interface CrawlerOptions {
   flushMs?: number | undefined;
   /**
    * Publishes the crawl's figures here when the registry is read (no cost per page):
-   * `spate_crawl_pages_total{outcome}`, `spate_crawl_in_flight`, `spate_crawl_queued`, and the
+   * `spate_crawl_pages_total{outcome="done"|"failed"}`, `spate_crawl_blocked_total` (robots.txt), `spate_crawl_in_flight`, `spate_crawl_queued`, and the
    * session's `spate_http_*` per host (see Session.publishMetrics).
    */
   registry?: MetricsRegistry | undefined;
@@ -296,7 +296,7 @@ export class Crawler {
       const s = this.stats();
       r.counter('spate_crawl_pages_total', { outcome: 'done' }).set(s.done);
       r.counter('spate_crawl_pages_total', { outcome: 'failed' }).set(s.failed);
-      r.counter('spate_crawl_pages_total', { outcome: 'blocked' }).set(s.blocked);
+      r.counter('spate_crawl_blocked_total').set(s.blocked);
       r.gauge('spate_crawl_in_flight').set(s.inFlight);
       r.gauge('spate_crawl_queued').set(s.queued);
     });

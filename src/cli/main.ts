@@ -29,6 +29,7 @@ registerBench(program);
 registerServeApi(program);
 registerServeNet(program);
 registerWs(program);
+(await import('./dash.ts')).register(program);
 
 try {
   await program.parseAsync(process.argv);

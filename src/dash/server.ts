@@ -101,7 +101,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     });
   });
   if (options.keepAlive !== true) server.unref();
-  recorder.start();
+  // The first frame is there before anyone is told where to look.
+  await recorder.start().tick();
   const address = server.address();
   const bound = typeof address === 'object' && address !== null ? address.port : port;
   const shown = host.includes(':') ? `[${host}]` : host;

@@ -18,6 +18,7 @@ const layers = {
   download: ['core', 'observe', 'http', 'store'],
   serve: ['core', 'observe', 'http', 'ws', 'tcp'],
   pipeline: ['core', 'observe', 'http', 'store'],
+  dash: ['core', 'observe', 'http'],
 };
 const all = [...Object.keys(layers), 'cli'];
 

@@ -1,9 +1,12 @@
-// `npm run bench -- [group …] [--json] [--runs N] [--quick]`: runs the benchmark groups side by
-// side and prints a table with ratios (format: ../shared/BENCH.md). Benchmarks are never tests.
+// `npm run bench -- [group …] [--json] [--runs N] [--quick] [--html FILE]`: runs the benchmark groups
+// side by side and prints a table with ratios (format: ../shared/BENCH.md), and with --html also
+// writes them as bar charts of the ratios (one self-contained file). Benchmarks are never tests.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ReportSection } from '../src/dash/page.ts';
+import { type HtmlReport, writeHtmlReport } from '../src/dash/report.ts';
 
 export interface Variant {
   impl: string;
@@ -44,6 +47,7 @@ const groups: Record<string, () => Promise<{ cases: (quick: boolean) => Case[] }
   crawl: () => import('./crawl/cases.ts'),
   download: () => import('./download/cases.ts'),
   'crawl-distributed': () => import('./crawl/distributed-cases.ts'),
+  dash: () => import('./dash/cases.ts'),
 };
 
 function median(values: number[]): number {
@@ -164,7 +168,15 @@ async function main(): Promise<void> {
   const quick = argv.includes('--quick');
   const runsIndex = argv.indexOf('--runs');
   const runs = runsIndex >= 0 ? Number(argv[runsIndex + 1]) : quick ? 1 : 3;
-  const wanted = argv.filter((a, i) => !a.startsWith('--') && argv[i - 1] !== '--runs');
+  const htmlIndex = argv.indexOf('--html');
+  const html = htmlIndex >= 0 ? argv[htmlIndex + 1] : undefined;
+  if (htmlIndex >= 0 && (html === undefined || html.startsWith('--'))) {
+    console.error('bench: --html needs a file name');
+    process.exitCode = 2;
+    return;
+  }
+  const measured: { c: Case; rows: Row[] }[] = [];
+  const wanted = argv.filter((a, i) => !a.startsWith('--') && argv[i - 1] !== '--runs' && argv[i - 1] !== '--html');
   const names = wanted.length ? wanted : Object.keys(groups);
   for (const name of names) {
     if (!groups[name]) {
@@ -178,10 +190,32 @@ async function main(): Promise<void> {
     const { cases } = await groups[name]!();
     for (const c of cases(quick)) {
       const rows = await runCase(c, runs);
+      measured.push({ c, rows });
       if (json) for (const r of rows) console.log(JSON.stringify(r));
       else console.log(`${table(c, rows)}\n`);
     }
   }
+  if (html !== undefined) {
+    await writeHtmlReport(html, htmlReport(measured, argv));
+    console.error(`bench: charts written to ${html}`);
+  }
+}
+
+/** Each case as bars of "spate vs impl" (the table's ratio; above 1, spate is ahead), and its table. */
+function htmlReport(measured: { c: Case; rows: Row[] }[], argv: string[]): HtmlReport {
+  const sections: ReportSection[] = [];
+  for (const { c, rows } of measured) {
+    const spate = rows.find((r) => r.impl === 'spate' && r.value !== null);
+    const ratio = (r: Row) => (spate && r.value !== null ? (c.higherIsBetter ? spate.value! / r.value : r.value / spate.value!) : null);
+    const peers = rows.filter((r) => r.impl !== 'spate' && ratio(r) !== null);
+    const title = `${c.bench} (${c.unit}, ${c.higherIsBetter ? 'higher' : 'lower'} is better)`;
+    if (peers.length > 0) sections.push({ title: `${c.bench}: spate vs each peer (×; above 1, spate is ahead)`, bars: { labels: peers.map((r) => r.impl), values: peers.map((r) => Number(ratio(r)!.toFixed(3))), unit: '×' } });
+    sections.push({
+      title,
+      table: { columns: ['impl', 'value', 'rss MB', 'spate vs impl'], rows: rows.map((r) => [r.impl, r.value === null ? `skipped (${r.skipped})` : format(r.value), r.rss_mb?.toFixed(0) ?? '–', ratio(r) === null || r.impl === 'spate' ? '' : `${ratio(r)!.toFixed(2)}×`]) },
+    });
+  }
+  return { title: 'spate benchmarks', summary: { command: `npm run bench -- ${argv.join(' ')}`, node: process.version, date: new Date().toISOString().slice(0, 16).replace('T', ' ') }, sections };
 }
 
 await main();

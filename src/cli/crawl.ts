@@ -12,8 +12,9 @@ import { DEFAULT_USER_AGENT } from '../crawl/robots.ts';
 import type { CrawlStore } from '../crawl/store.ts';
 import { EXIT, noteCursorHidden, runJob, usageError, usageManners } from './job.ts';
 import { checkOutputDir, checkOutputFile, durationOption, integer, positive } from './parse.ts';
+import { type DashboardCliOptions, dashboardOption, reportHtmlOption, startJobDashboard } from './dashboard.ts';
 
-export interface CrawlCliOptions {
+export interface CrawlCliOptions extends DashboardCliOptions {
   maxDepth?: number;
   maxPages?: number;
   maxPagesPerHost?: number;
@@ -99,7 +100,9 @@ export async function runCrawlCommand(seeds: string[], opts: CrawlCliOptions, si
       return usageError('crawl', `${statePath} holds the state of an earlier run of this crawl; pass --resume to continue it, or --fresh to start over`);
     }
   }
+  const dash = await startJobDashboard('crawl', opts);
   const crawler = new Crawler({
+    registry: dash?.registry,
     seeds,
     maxDepth: opts.maxDepth,
     maxPages: opts.maxPages,
@@ -156,6 +159,7 @@ export async function runCrawlCommand(seeds: string[], opts: CrawlCliOptions, si
     bar?.stop();
     await store?.close();
   }
+  if (dash && !(await dash.finish({ kind: 'crawl', summary, statePath }))) return EXIT.failed;
   if (opts.json) {
     process.stderr.write(`${JSON.stringify({ summary: { ...summary, state: statePath } })}\n`);
   } else if (!opts.quiet || summary.interrupted) {
@@ -196,6 +200,7 @@ export function register(program: Command): void {
     .option('-v, --verbose', 'a line on stderr for every page')
     .option('--sitemap', "also start from the sitemaps named in robots.txt (or /sitemap.xml)")
     .addOption(durationOption('--progress-interval <duration>', 'how often plain progress lines are printed when stderr is not a terminal', 2000))
+    .addOption(dashboardOption()).addOption(reportHtmlOption())
     .addHelpText('after', `
 Exit codes: 0 done, 1 some pages failed (no response or HTTP status ≥ 400), 2 usage, 130 interrupted,
 141 stdout closed by its reader (as with | head).

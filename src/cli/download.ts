@@ -9,8 +9,9 @@ import { parseList } from '../download/list.ts';
 import { checkStateFile } from './crawl.ts';
 import { EXIT, noteCursorHidden, runJob, usageError, usageManners } from './job.ts';
 import { checkOutputDir, checkOutputFile, durationOption, integer } from './parse.ts';
+import { type DashboardCliOptions, dashboardOption, reportHtmlOption, startJobDashboard } from './dashboard.ts';
 
-export interface DownloadCliOptions {
+export interface DownloadCliOptions extends DashboardCliOptions {
   outDir: string;
   concurrency: number;
   perHost: number;
@@ -93,7 +94,9 @@ export async function runDownloadCommand(list: string, opts: DownloadCliOptions,
   }
   const out = process.stdout;
   const tty = process.stderr.isTTY === true && !opts.json && !opts.quiet;
+  const dash = await startJobDashboard('download', opts);
   const downloader = new Downloader({
+    registry: dash?.registry,
     out: opts.outDir,
     concurrency: opts.concurrency,
     perHost: opts.perHost,
@@ -130,6 +133,7 @@ export async function runDownloadCommand(list: string, opts: DownloadCliOptions,
       bar?.stop();
     }
     const summary = downloader.summary();
+    const reported = dash ? await dash.finish({ kind: 'download', summary, downloader }) : true;
     if (opts.report) await downloader.writeReport(opts.report);
     for (const e of downloader.listErrors()) process.stderr.write(`spate download: line ${e.line}: ${e.error}\n`);
     if (opts.json) {
@@ -143,7 +147,7 @@ export async function runDownloadCommand(list: string, opts: DownloadCliOptions,
       if (interrupted) process.stderr.write('spate download: run the same command with --resume to continue\n');
     }
     if (interrupted) return EXIT.interrupted;
-    return summary.failed > 0 || summary.listErrors > 0 ? EXIT.failed : EXIT.ok;
+    return summary.failed > 0 || summary.listErrors > 0 || !reported ? EXIT.failed : EXIT.ok;
   } finally {
     await downloader.close();
   }
@@ -173,6 +177,7 @@ export function register(program: Command): void {
     .option('-q, --quiet', 'no progress and no summary (errors only)')
     .option('-v, --verbose', 'a line on stderr for every file')
     .addOption(durationOption('--progress-interval <duration>', 'how often plain progress lines are printed when stderr is not a terminal', 2000))
+    .addOption(dashboardOption()).addOption(reportHtmlOption())
     .addHelpText('after', '\nExit codes: 0 all done, 1 some failed, 2 usage, 130 interrupted, 141 stdout closed by its reader.\n\nExample:\n  spate download urls.txt -d files -c 16 --report report.json\n  spate download urls.txt -d files --resume\n')
     .action((list: string, opts: DownloadCliOptions) =>
       runJob('download', ({ signal }) => runDownloadCommand(list, opts, signal), {

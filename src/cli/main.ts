@@ -30,6 +30,7 @@ const commands: Record<string, Entry> = {
   serve: { description: 'Run one of spate\'s servers: api, echo, chat, ws-chat', load: () => Promise.all([import('./serve-api.ts'), import('./serve-net.ts')]) },
   pipeline: { description: 'Run a data pipeline a module exports: bounded stages, dynamic workers, dead letters, checkpoints', load: () => Promise.all([import('./pipeline.ts')]) },
   worker: { description: 'Consume a pipeline\'s stages from a broker (BullMQ on Redis, RabbitMQ): run on as many machines as you like', load: () => Promise.all([import('./worker.ts')]) },
+  dash: { description: 'A live dashboard (in the browser) of any running spate process, from its /metrics endpoint', load: () => Promise.all([import('./dash.ts')]) },
   ws: { description: 'WebSocket client (like websocat): stdin lines → messages, messages → stdout; reconnects on drops', load: () => Promise.all([import('./ws.ts')]) },
 };
 

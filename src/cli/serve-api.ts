@@ -11,6 +11,7 @@ import { type ApiServer, SEED_DELAYS, startApiServer } from '../serve/api.ts';
 import { runCluster } from '../serve/cluster.ts';
 import { usageManners } from './job.ts';
 import { durationOption } from './parse.ts';
+import { type DashboardCliOptions, dashboardOption, startJobDashboard } from './dashboard.ts';
 
 function integer(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
@@ -20,7 +21,7 @@ function integer(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   };
 }
 
-interface ApiCommandOptions {
+interface ApiCommandOptions extends DashboardCliOptions {
   port: number;
   host: string;
   workers: number;
@@ -54,8 +55,10 @@ async function serveOne(opts: ApiCommandOptions): Promise<void> {
   // Listen for signals before listening on the port: a signal right after the line is printed must close, not kill.
   const signalled = nextSignal();
   let server: ApiServer;
+  const dash = worker ? undefined : await startJobDashboard('serve api', opts);
   try {
     server = await startApiServer({
+      registry: dash?.registry,
       port: opts.port,
       host: opts.host,
       graceMs: opts.grace,
@@ -76,6 +79,7 @@ async function serveOne(opts: ApiCommandOptions): Promise<void> {
   const signal = await signalled;
   if (!worker) process.stderr.write(`spate serve api: ${signal}, closing (grace ${opts.grace} ms)\n`);
   await server.close();
+  await dash?.finish({ kind: 'other' });
   process.exitCode = 0;
   // A worker's IPC channel would keep it alive; disconnecting tells the primary it left on purpose.
   if (worker) cluster.worker?.disconnect();
@@ -115,6 +119,7 @@ export function register(program: Command): void {
     .addOption(new Option('--log-level <level>', 'pino log level ("silent": no logs)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
     .option('--seed-delays', 'simulate the seeds\' I/O: 100 ms in /echo, 500 ms in /data (off by default: benchmarks would measure the sleep)', false)
     .option('--body-limit <bytes>', 'largest request body accepted (larger: 413)', integer('body-limit', 1), 1024 * 1024)
+    .addOption(dashboardOption().conflicts('workers'))
     .addHelpText('after', '\nExamples:\n  spate serve api --port 8080\n  spate serve api --workers 4 --log-level warn\n  curl -s localhost:8080/health\n  curl -s -XPOST -H "content-type: application/json" -d \'{"hi":1}\' localhost:8080/echo\n')
     .action((opts: ApiCommandOptions) => (opts.workers > 1 && cluster.isPrimary ? serveCluster(opts) : serveOne(opts)));
 }

@@ -1,9 +1,11 @@
 // `spate tour` (what `npm start` runs): a short walk through spate on the embedded defaults,
 // against a lab server it starts itself: the seeds' timer comparison, the fan-out table, a crawl
-// of the lab's synthetic site and a batch download, each with its progress and summary.
+// of the lab's synthetic site and a batch download, each with its progress and summary; it ends
+// by saying where the crawl's HTML report is.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { Command } from 'commander';
 import { runFanoutCommand } from './bench.ts';
 import { runCrawlCommand } from './crawl.ts';
@@ -32,11 +34,13 @@ export function register(program: Command): void {
         const pages = opts.quick ? 200 : 2000;
         await using lab = await spawnLab(['--pages', String(pages)]);
         const work = mkdtempSync(join(tmpdir(), 'spate-tour-'));
+        const report = join(tmpdir(), 'spate-tour-report.html');
         try {
           heading(`3. A crawl of the lab's synthetic site (${pages} pages, robots.txt honoured, some links broken on purpose)`);
           await runCrawlCommand([`${lab.url}/site/default/`], {
             scope: 'same-host', include: [], exclude: [], concurrency: 32, perHost: 32, robots: true,
             userAgent: 'spate-crawler/0.1 (+local)', state: join(work, 'crawl.sqlite'), output: join(work, 'pages.jsonl'), progressInterval: 1000,
+            reportHtml: report,
           }, ac.signal);
           const first = readFileSync(join(work, 'pages.jsonl'), 'utf8').split('\n', 1)[0];
           process.stdout.write(`The output has one JSON line per page, like this one:\n${first}\n`);
@@ -49,6 +53,7 @@ export function register(program: Command): void {
         } finally {
           rmSync(work, { recursive: true, force: true });
         }
+        process.stdout.write(`\nThe crawl's report (charts, status codes, depths, slowest pages, failures): ${pathToFileURL(report).href}\n`);
         process.stdout.write('\nThat was spate. `spate --help` lists the commands; the README has the library.\n');
       } catch (error) {
         if (ac.signal.aborted) {

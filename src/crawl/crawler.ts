@@ -29,6 +29,7 @@ import { checkFunction, checkInteger, checkSignal } from '../core/validate.ts';
 import { BodyTooLargeError } from '../http/errors.ts';
 import type { HttpResponse } from '../http/response.ts';
 import { Session } from '../http/session.ts';
+import type { MetricsRegistry } from '../observe/registry.ts';
 import { isHtml, LinkExtractor } from './extract.ts';
 import { normalizeUrl, UrlNormalizer } from './normalize.ts';
 import { JsonlOutput } from './output.ts';
@@ -154,6 +155,12 @@ export interface CrawlerOptions {
   batchSize?: number | undefined;
   /** Longest time a finished page waits for its transaction, in ms. @default 200 */
   flushMs?: number | undefined;
+  /**
+   * Publishes the crawl's figures here when the registry is read (no cost per page):
+   * `spate_crawl_pages_total{outcome="done"|"failed"}`, `spate_crawl_blocked_total` (robots.txt), `spate_crawl_in_flight`, `spate_crawl_queued`, and the
+   * session's `spate_http_*` per host (see Session.publishMetrics).
+   */
+  registry?: MetricsRegistry | undefined;
   clock?: Clock | undefined;
 }
 
@@ -291,6 +298,14 @@ export class Crawler {
     this.#flushMs = checkInteger('flushMs', options.flushMs ?? 200, 1);
     this.#clock = options.clock ?? getClock();
     this.#options = options;
+    options.registry?.collect((r) => {
+      const s = this.stats();
+      r.counter('spate_crawl_pages_total', { outcome: 'done' }).set(s.done);
+      r.counter('spate_crawl_pages_total', { outcome: 'failed' }).set(s.failed);
+      r.counter('spate_crawl_blocked_total').set(s.blocked);
+      r.gauge('spate_crawl_in_flight').set(s.inFlight);
+      r.gauge('spate_crawl_queued').set(s.queued);
+    });
   }
 
   /** A snapshot of the crawl's progress. */
@@ -358,6 +373,7 @@ export class Crawler {
       });
       this.#ownsSession = true;
     }
+    if (options.registry !== undefined) this.#session.publishMetrics(options.registry);
     this.#robots = new RobotsCache({ session: this.#session, userAgent: this.#userAgent, clock: this.#clock });
     const store = this.#store;
     let interrupted = false;

@@ -44,6 +44,7 @@ import { ChecksumMismatchError, MalformedResponseError, ResumeMismatchError, Siz
 import { ResizableLimit } from './limit.ts';
 import { type ListEntry, type ListError, type ListItem, isListError } from './list.ts';
 import { nameFromDisposition, nameFromUrl, nameKey, safeJoin, sanitizeName } from './names.ts';
+import type { MetricsRegistry } from '../observe/registry.ts';
 import { type DownloadRecord, type DownloadStore, SqliteDownloadStore } from './store.ts';
 
 /** The outcome of one URL (the seeds' DownloadResult). */
@@ -124,6 +125,13 @@ export interface DownloaderOptions {
   onProgress?: ((result: DownloadResult, stats: DownloadStats) => void) | undefined;
   /** @default 'spate/0.1 (downloader)' */
   userAgent?: string | undefined;
+  /**
+   * Publishes the job's figures here when the registry is read (no cost per file):
+   * `spate_download_files_total{outcome}`, `spate_download_bytes_total`, `spate_download_in_flight`,
+   * `spate_download_concurrency_limit`, `spate_download_errors_total`, and the session's
+   * `spate_http_*` per host (see Session.publishMetrics).
+   */
+  registry?: MetricsRegistry | undefined;
   clock?: Clock | undefined;
 }
 
@@ -220,6 +228,20 @@ export class Downloader {
       if (dirname(resolve(path)) !== outAbs) continue;
       this.#reserved.add(nameKey(basename(path)));
       this.#reservedPrefixes.push(nameKey(`${basename(path)}.tmp-`));
+    }
+    const registry = options.registry;
+    if (registry !== undefined) {
+      registry.collect((r) => {
+        const s = this.stats();
+        r.counter('spate_download_files_total', { outcome: 'done' }).set(s.done);
+        r.counter('spate_download_files_total', { outcome: 'failed' }).set(s.failed);
+        r.counter('spate_download_files_total', { outcome: 'skipped' }).set(s.skipped);
+        r.counter('spate_download_bytes_total').set(s.bytes);
+        r.counter('spate_download_errors_total').set(s.errors);
+        r.gauge('spate_download_in_flight').set(s.inFlight);
+        r.gauge('spate_download_concurrency_limit').set(s.limit);
+      });
+      this.#session.publishMetrics(registry);
     }
   }
 

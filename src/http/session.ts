@@ -24,7 +24,8 @@ import { LinkedController } from '../core/signals.ts';
 import { checkInteger, checkNonNegative, checkSignal } from '../core/validate.ts';
 import { IDEMPOTENT_METHODS, isHostFailure, isTransient, RETRY_STATUSES, retryAfterMs, toHttpError } from './classify.ts';
 import { BodyTooLargeError, HttpStatusError, HttpTimeoutError, TooManyRedirectsError } from './errors.ts';
-import { HostMetrics, type HostMetricsSnapshot } from './host-metrics.ts';
+import type { MetricsRegistry } from '../observe/registry.ts';
+import { HostMetrics, type HostMetricsSnapshot, publishHost } from './host-metrics.ts';
 import { ShardedAgent } from './sharded-agent.ts';
 import { type Headers, HttpResponse } from './response.ts';
 
@@ -282,6 +283,19 @@ export class Session {
   /** Metrics per host (origin), as plain data. */
   metrics(): HostMetricsSnapshot[] {
     return [...this.#hosts.values()].map((h) => h.metrics.snapshot());
+  }
+
+  /**
+   * Publishes the per-host metrics into `registry` when it is read (a collector: no cost per
+   * request): `spate_http_requests_total`, `_retries_total`, `_responses_total{status}`,
+   * `_errors_total{kind}`, `_bytes_total`, `_in_flight`, `_request_duration_seconds` and
+   * `_breaker_state` (0 closed, 1 half-open, 2 open), each labelled `host` (the origin).
+   * Returns a function that stops publishing.
+   */
+  publishMetrics(registry: MetricsRegistry): () => void {
+    return registry.collect((r) => {
+      for (const [origin, state] of this.#hosts) publishHost(r, origin, state.metrics, state.breaker?.state);
+    });
   }
 
   /** The circuit breaker of an origin (`http://host:port`), if breakers are on and it was used. */

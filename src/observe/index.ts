@@ -11,7 +11,10 @@ export {
   type MetricType,
   type MetricJSON,
   type HistogramOptions,
+  type Collector,
+  type FamilyView,
 } from './registry.ts';
+export { collectProcessMetrics } from './process-metrics.ts';
 export { monitor, type MonitorOptions, type MonitorStats, type Monitored } from './monitor.ts';
 export { LoopLagMonitor, type LoopLagOptions, type LoopLagStats } from './loop-lag.ts';
 export { enableDebug, debugScope, type DebugOptions, type DebugReport, type DebugSession, type PendingTaskInfo } from './debug.ts';

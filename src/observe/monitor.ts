@@ -13,7 +13,7 @@ import { type Counter, type Gauge, type Labels, type MetricsRegistry, defaultReg
 /** Options of {@link monitor}. */
 export interface MonitorOptions {
   /**
-   * The metric name prefix: metrics are `<name>_duration_ms` (histogram, every settled call),
+   * The metric name prefix: metrics are `<name>_duration_seconds` (histogram, every settled call),
    * `<name>_errors_total` (counter) and `<name>_in_flight` (gauge).
    */
   name: string;
@@ -71,7 +71,7 @@ export function monitor<F extends (this: never, ...args: never[]) => unknown>(fn
   const { name, labels = {}, registry = defaultRegistry } = options;
   if (typeof name !== 'string' || name === '') throw new InvalidArgumentError(`Expected \`name\` to be a non-empty string, got ${String(name)}`);
   const clock = options.clock ?? getClock();
-  const duration = registry.histogram(`${name}_duration_ms`, labels, { help: `Latency of ${name} calls in milliseconds` });
+  const duration = registry.histogram(`${name}_duration_seconds`, labels, { help: `Latency of ${name} calls in seconds` });
   const errors = registry.counter(`${name}_errors_total`, labels);
   const inFlight = registry.gauge(`${name}_in_flight`, labels);
 

@@ -4,6 +4,13 @@
 //
 // A metric is found by name plus its labels, serialised with sorted keys; that lookup builds a
 // string, so hot code keeps the metric it got back instead of asking again per operation.
+//
+// Units: a Histogram records milliseconds (what performance.now() gives), but the exposition is
+// in seconds, as Prometheus expects: `le` bounds, `_sum`, and names ending in `_seconds`.
+//
+// Collectors: a job that already keeps its numbers in plain fields publishes them with
+// `collect(fn)`: `fn` copies them into the registry just before each read, so the hot path
+// pays nothing and a scrape sees fresh values.
 import { InvalidArgumentError } from '../core/errors.ts';
 import { Histogram } from './histogram.ts';
 
@@ -21,6 +28,12 @@ export class Counter {
   inc(n = 1): void {
     if (!(n >= 0)) throw new InvalidArgumentError(`Expected a counter increment ≥ 0, got ${n}`);
     this.#value += n;
+  }
+
+  /** Sets the total: for a collector that copies a count kept elsewhere. */
+  set(total: number): void {
+    if (!(total >= 0)) throw new InvalidArgumentError(`Expected a counter total ≥ 0, got ${total}`);
+    this.#value = total;
   }
 
   get value(): number {
@@ -64,6 +77,16 @@ interface Series<M extends Metric> {
   readonly metric: M;
 }
 
+/** One metric family as {@link MetricsRegistry.families} shows it. */
+export interface FamilyView {
+  readonly name: string;
+  readonly type: MetricType;
+  readonly help: string;
+  /** Histogram bucket bounds, in seconds. */
+  readonly buckets: readonly number[];
+  readonly series: readonly { readonly labels: Labels; readonly metric: Counter | Gauge | Histogram }[];
+}
+
 interface Family {
   readonly name: string;
   readonly type: MetricType;
@@ -94,16 +117,19 @@ export interface HistogramOptions {
   /** A description, written as `# HELP`. */
   help?: string | undefined;
   /**
-   * Upper bounds (ms) of the Prometheus `_bucket{le="…"}` lines for this metric name.
+   * Upper bounds (seconds) of the Prometheus `_bucket{le="…"}` lines for this metric name.
    * @default DEFAULT_BUCKETS
    */
   buckets?: readonly number[] | undefined;
 }
 
-/** Default Prometheus bucket bounds, in milliseconds. */
+/** Default Prometheus bucket bounds, in seconds (0.5 ms to 30 s). */
 export const DEFAULT_BUCKETS: readonly number[] = [
-  0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000,
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
 ];
+
+/** Copies values kept elsewhere into the registry just before it is read. */
+export type Collector = (registry: MetricsRegistry) => void;
 
 const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
@@ -132,10 +158,11 @@ function formatNumber(value: number): string {
   return String(value);
 }
 
+/** `extra` (a histogram's `le`) goes first, as prom-client writes it. */
 function formatLabels(labels: Labels, extra?: string): string {
   const parts: string[] = [];
-  for (const name of Object.keys(labels).sort()) parts.push(`${name}="${escapeLabel(String(labels[name]))}"`);
   if (extra !== undefined) parts.push(extra);
+  for (const name of Object.keys(labels).sort()) parts.push(`${name}="${escapeLabel(String(labels[name]))}"`);
   return parts.length === 0 ? '' : `{${parts.join(',')}}`;
 }
 
@@ -165,13 +192,13 @@ function table(rows: readonly (readonly string[])[], textColumns: number): strin
 /**
  * Counters, gauges and latency histograms by name and labels. `report()` prints a table
  * (count, total, mean, min, p50, p90, p99, max per histogram); `toPrometheus()` writes the
- * text exposition format. Histograms hold milliseconds, and their `le` bounds are in
- * milliseconds too, so name them accordingly (`…_duration_ms`).
+ * text exposition format. Histograms record milliseconds; the exposition writes them in
+ * seconds (`le` bounds and `_sum`), so name them `…_seconds` as Prometheus does.
  *
  * @example
  * const registry = new MetricsRegistry();
  * const requests = registry.counter('http_requests_total', { method: 'GET' });
- * const latency = registry.histogram('http_request_duration_ms', { method: 'GET' });
+ * const latency = registry.histogram('http_request_duration_seconds', { method: 'GET' });
  * requests.inc();
  * latency.record(12.5);
  * console.log(registry.report());
@@ -179,6 +206,48 @@ function table(rows: readonly (readonly string[])[], textColumns: number): strin
  */
 export class MetricsRegistry {
   readonly #families = new Map<string, Family>();
+  readonly #collectors = new Set<Collector>();
+  #collecting = false;
+
+  /**
+   * Runs `fn` before every read (`toJSON`, `toPrometheus`, `report`, `families`), so values a job
+   * keeps in plain fields are published without a cost per operation. Returns a function that
+   * removes it. A collector that throws is skipped for that read.
+   */
+  collect(fn: Collector): () => void {
+    if (typeof fn !== 'function') throw new InvalidArgumentError(`Expected a collector function, got ${typeof fn}`);
+    this.#collectors.add(fn);
+    return () => void this.#collectors.delete(fn);
+  }
+
+  #runCollectors(): void {
+    if (this.#collecting) return;
+    this.#collecting = true;
+    try {
+      for (const fn of this.#collectors) {
+        try {
+          fn(this);
+        } catch {
+          // A broken collector must not take /metrics down with it: its values stay as they were.
+        }
+      }
+    } finally {
+      this.#collecting = false;
+    }
+  }
+
+  /**
+   * Every metric family after running the collectors: name, type, help, bucket bounds (seconds)
+   * and its series with their live metric objects. For readers such as a dashboard.
+   */
+  families(): FamilyView[] {
+    this.#runCollectors();
+    const out: FamilyView[] = [];
+    for (const f of this.#families.values()) {
+      out.push({ name: f.name, type: f.type, help: f.help, buckets: f.buckets, series: [...f.series.values()] });
+    }
+    return out;
+  }
 
   /** The counter `name` with these `labels`, created on first use. */
   counter(name: string, labels: Labels = {}): Counter {
@@ -241,8 +310,9 @@ export class MetricsRegistry {
     return metric;
   }
 
-  /** Every series as plain data (histograms as their snapshot). */
+  /** Every series as plain data (histograms as their snapshot, in milliseconds). */
   toJSON(): MetricJSON[] {
+    this.#runCollectors();
     const out: MetricJSON[] = [];
     for (const family of this.#families.values()) {
       for (const { labels, metric } of family.series.values()) {
@@ -256,9 +326,10 @@ export class MetricsRegistry {
   /**
    * The Prometheus text exposition format (0.0.4): `# HELP`/`# TYPE` per name, then a line per
    * series; histograms as cumulative `_bucket{le="…"}` lines ending with `le="+Inf"`, then
-   * `_sum` and `_count`. Serve it as `text/plain; version=0.0.4; charset=utf-8`.
+   * `_sum` and `_count`, in seconds. Serve it as `text/plain; version=0.0.4; charset=utf-8`.
    */
   toPrometheus(): string {
+    this.#runCollectors();
     const lines: string[] = [];
     for (const family of this.#families.values()) {
       const { name, type } = family;
@@ -267,10 +338,10 @@ export class MetricsRegistry {
       for (const { labels, metric } of family.series.values()) {
         if (metric instanceof Histogram) {
           for (const le of family.buckets) {
-            lines.push(`${name}_bucket${formatLabels(labels, `le="${formatNumber(le)}"`)} ${metric.countAtOrBelow(le)}`);
+            lines.push(`${name}_bucket${formatLabels(labels, `le="${formatNumber(le)}"`)} ${metric.countAtOrBelow(le * 1000)}`);
           }
           lines.push(`${name}_bucket${formatLabels(labels, 'le="+Inf"')} ${metric.count}`);
-          lines.push(`${name}_sum${formatLabels(labels)} ${formatNumber(metric.sum)}`);
+          lines.push(`${name}_sum${formatLabels(labels)} ${formatNumber(metric.sum / 1000)}`);
           lines.push(`${name}_count${formatLabels(labels)} ${metric.count}`);
         } else {
           lines.push(`${name}${formatLabels(labels)} ${formatNumber(metric.value)}`);
@@ -285,6 +356,7 @@ export class MetricsRegistry {
    * (count, total, mean, min, p50, p90, p99, max, in ms), then counters and gauges.
    */
   report(): string {
+    this.#runCollectors();
     const timings: string[][] = [['name', 'labels', 'count', 'total ms', 'mean', 'min', 'p50', 'p90', 'p99', 'max']];
     const values: string[][] = [['name', 'labels', 'type', 'value']];
     for (const family of this.#families.values()) {

@@ -8,18 +8,21 @@
 // background tasks are stopped (bounded by `graceMs` again).
 //
 // Metrics: each route gets its own onResponse hook with its route label fixed at registration,
-// so the hot path does one histogram observation and no route lookup. The request counter is
-// derived from the histogram's `_count` at scrape time instead of being counted twice.
+// so the hot path does one map lookup and one histogram record. The request counter is derived
+// from the histogram's count at scrape time (a collector) instead of being counted twice. They
+// live in spate/observe's MetricsRegistry, the one registry a dashboard reads.
 import { STATUS_CODES } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type onResponseHookHandler } from 'fastify';
 import type { LoggerOptions } from 'pino';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { type Clock, getClock } from '../core/clock.ts';
 import { InvalidArgumentError } from '../core/errors.ts';
 import { onAbort } from '../core/signals.ts';
 import { sleep } from '../core/sleep.ts';
 import { checkInteger, checkNonNegative, checkSignal } from '../core/validate.ts';
+import type { Histogram } from '../observe/histogram.ts';
 import { LoopLagMonitor } from '../observe/loop-lag.ts';
+import { collectProcessMetrics } from '../observe/process-metrics.ts';
+import { type Labels, MetricsRegistry } from '../observe/registry.ts';
 import { checkPort, DEFAULT_BACKLOG } from '../tcp/listener.ts';
 import { type BackgroundTask, BackgroundTasks } from './background.ts';
 import { ClientClosedError, ServerClosingError } from './errors.ts';
@@ -60,6 +63,12 @@ export interface ApiOptions {
   graceMs?: number | undefined;
   /** Clock for the simulated delays, uptime, and the grace periods. @default getClock() */
   clock?: Clock | undefined;
+  /**
+   * Where the request metrics go (served at /metrics). A registry you pass is yours: the server
+   * adds no process metrics to it and does not clear it on close.
+   * @default a registry of the server's own, with the process metrics
+   */
+  registry?: MetricsRegistry | undefined;
 }
 
 /** Options of {@link startApiServer}. */
@@ -170,39 +179,31 @@ function createApi(options: ApiOptions): Api {
   const background = new BackgroundTasks({ logger: app.log, clock });
   const api: Api = { app, background, hard, graceMs, clock, backgroundGraceMs: graceMs };
 
-  // A registry of the server's own: two servers in one process must not share (or clash on)
-  // request metrics. The process metrics are the process's, so they come from one shared registry.
-  const registry = new Registry();
-  const duration = new Histogram({
-    name: 'http_request_duration_seconds',
-    help: 'HTTP request latency, from the request to the end of the response, in seconds',
-    labelNames: ['method', 'route', 'status'] as const,
-    buckets: DURATION_BUCKETS,
-    registers: [registry],
+  // A registry of the server's own unless given: two servers in one process must not share (or
+  // clash on) request metrics.
+  const ownsRegistry = options.registry === undefined;
+  const registry = options.registry ?? new MetricsRegistry();
+  const stopProcessMetrics = ownsRegistry ? collectProcessMetrics(registry) : noop;
+  const series = new Map<string, { labels: Labels; histogram: Histogram }>();
+  const unlinkCollector = registry.collect((r) => {
+    for (const { labels, histogram } of series.values()) r.counter('http_requests_total', labels).set(histogram.count);
+    if (series.size > 0) r.describe('http_requests_total', 'HTTP requests answered');
   });
-  new Counter({
-    name: 'http_requests_total',
-    help: 'HTTP requests answered',
-    labelNames: ['method', 'route', 'status'] as const,
-    registers: [registry],
-    async collect() {
-      const { values } = await duration.get();
-      // No await between reset and the last inc: every scrape sees one consistent snapshot.
-      this.reset();
-      for (const v of values) {
-        if (v.metricName === 'http_request_duration_seconds_count') this.inc(v.labels, v.value);
-      }
-    },
-  });
-  const lag = new Gauge({
-    name: 'event_loop_lag_seconds',
-    help: 'Event-loop lag over the last sampling interval (the background loop-lag task)',
-    labelNames: ['stat'] as const,
-    registers: [registry],
-  });
+  const lag = (stat: string) => registry.gauge('event_loop_lag_seconds', { stat });
 
   const observe = (request: FastifyRequest, reply: FastifyReply, route: string, status = reply.statusCode) => {
-    duration.observe({ method: request.method, route, status }, reply.elapsedTime / 1000);
+    const key = `${request.method} ${status} ${route}`;
+    let found = series.get(key);
+    if (found === undefined) {
+      const labels = { method: request.method, route, status };
+      const histogram = registry.histogram('http_request_duration_seconds', labels, {
+        help: 'HTTP request latency, from the request to the end of the response, in seconds',
+        buckets: DURATION_BUCKETS,
+      });
+      found = { labels, histogram };
+      series.set(key, found);
+    }
+    found.histogram.record(reply.elapsedTime);
   };
 
   app.addHook('onRoute', (route) => {
@@ -278,9 +279,8 @@ function createApi(options: ApiOptions): Api {
   });
 
   app.get('/metrics', async (_request, reply) => {
-    reply.header('content-type', registry.contentType);
-    const [processMetrics, own] = await Promise.all([processRegistry().metrics(), registry.metrics()]);
-    return `${processMetrics}\n${own}`;
+    reply.header('content-type', 'text/plain; version=0.0.4; charset=utf-8');
+    return registry.toPrometheus();
   });
 
   if (loopLagIntervalMs > 0) {
@@ -290,9 +290,9 @@ function createApi(options: ApiOptions): Api {
         await sleep(loopLagIntervalMs, { signal, clock });
         const stats = monitor.stats();
         monitor.reset();
-        lag.set({ stat: 'p50' }, stats.p50 / 1000);
-        lag.set({ stat: 'p99' }, stats.p99 / 1000);
-        lag.set({ stat: 'max' }, stats.max / 1000);
+        lag('p50').set(stats.p50 / 1000);
+        lag('p99').set(stats.p99 / 1000);
+        lag('max').set(stats.max / 1000);
         app.log.debug({ loopLagMs: { p50: stats.p50, p99: stats.p99, max: stats.max } }, 'event-loop lag');
       }
     }, { restart: 'on-failure' });
@@ -307,25 +307,12 @@ function createApi(options: ApiOptions): Api {
   app.addHook('onClose', async () => {
     hard.abort(new ServerClosingError());
     await background.stop({ graceMs: api.backgroundGraceMs });
-    registry.clear();
+    unlinkCollector();
+    stopProcessMetrics();
+    if (ownsRegistry) registry.clear();
   });
 
   return api;
-}
-
-let sharedRegistry: Registry | undefined;
-
-/**
- * prom-client's default metrics (CPU, memory, GC, event loop), collected once per process:
- * each `collectDefaultMetrics()` call starts an event-loop-delay monitor and a GC observer that
- * are never stopped, so one per server would leak.
- */
-function processRegistry(): Registry {
-  if (sharedRegistry === undefined) {
-    sharedRegistry = new Registry();
-    collectDefaultMetrics({ register: sharedRegistry });
-  }
-  return sharedRegistry;
 }
 
 /** Only 4xx from fastify's own errors (and ours, which say what they mean) pass through; anything else is a 500. */

@@ -29,7 +29,7 @@ test('monitor() - records latency, count and in-flight calls of an async functio
   assert.equal(stats.max, 30);
   assert.equal(stats.mean, 20);
   assert.ok(Math.abs(stats.p50 - 20) / 20 <= HISTOGRAM_RELATIVE_ERROR);
-  assert.equal(registry.histogram('work_duration_ms').count, 3);
+  assert.equal(registry.histogram('work_duration_seconds').count, 3);
 });
 
 test('monitor() - counts rejections and synchronous throws as errors and rethrows them', async () => {
@@ -68,7 +68,7 @@ test('monitor() - passes this, arguments and the return value through unchanged'
   const same = monitor(() => promise, { name: 'same', registry });
   assert.equal(same(), promise, 'the very promise fn returned, not a new one');
   assert.equal(await same(), 7);
-  assert.equal(registry.histogram('greet_duration_ms').count, 2);
+  assert.equal(registry.histogram('greet_duration_seconds').count, 2);
 });
 
 test('monitor() - a sync function is measured synchronously', () => {
@@ -88,14 +88,14 @@ test('monitor() - labels separate series of the same name', async () => {
   await b();
   assert.equal(a.stats().count, 2);
   assert.equal(b.stats().count, 1);
-  assert.equal(registry.histogram('op_duration_ms', { kind: 'a' }).count, 2);
+  assert.equal(registry.histogram('op_duration_seconds', { kind: 'a' }).count, 2);
 });
 
 test('monitor() - defaults to defaultRegistry and checks its options', async () => {
   const f = monitor(async () => 1, { name: 'monitor_test_default' });
   await f();
-  assert.equal(defaultRegistry.histogram('monitor_test_default_duration_ms').count, 1);
-  defaultRegistry.clear('monitor_test_default_duration_ms');
+  assert.equal(defaultRegistry.histogram('monitor_test_default_duration_seconds').count, 1);
+  defaultRegistry.clear('monitor_test_default_duration_seconds');
   defaultRegistry.clear('monitor_test_default_errors_total');
   defaultRegistry.clear('monitor_test_default_in_flight');
   assert.throws(() => monitor(async () => 1, { name: '' }), InvalidArgumentError);

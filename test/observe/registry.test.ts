@@ -81,20 +81,38 @@ test('toPrometheus() - every line parses; TYPE and HELP per name; label values e
   ]);
 });
 
-test('toPrometheus() - a histogram has cumulative _bucket{le} lines ending at +Inf, then _sum and _count', () => {
+test('toPrometheus() - a histogram has cumulative _bucket{le} lines ending at +Inf, then _sum and _count, in seconds', () => {
   const r = new MetricsRegistry();
-  const h = r.histogram('request_duration_ms', { route: 'x' }, { buckets: [1, 10, 100], help: 'Latency' });
-  for (const v of [0.5, 0.7, 5, 50, 500]) h.record(v);
+  const h = r.histogram('request_duration_seconds', { route: 'x' }, { buckets: [0.001, 0.01, 0.1], help: 'Latency' });
+  for (const ms of [0.5, 0.7, 5, 50, 500]) h.record(ms);
   const { samples, types } = parse(r.toPrometheus());
-  assert.equal(types.get('request_duration_ms'), 'histogram');
+  assert.equal(types.get('request_duration_seconds'), 'histogram');
   assert.deepEqual(samples, [
-    { name: 'request_duration_ms_bucket', labels: { route: 'x', le: '1' }, value: 2 },
-    { name: 'request_duration_ms_bucket', labels: { route: 'x', le: '10' }, value: 3 },
-    { name: 'request_duration_ms_bucket', labels: { route: 'x', le: '100' }, value: 4 },
-    { name: 'request_duration_ms_bucket', labels: { route: 'x', le: '+Inf' }, value: 5 },
-    { name: 'request_duration_ms_sum', labels: { route: 'x' }, value: 556.2 },
-    { name: 'request_duration_ms_count', labels: { route: 'x' }, value: 5 },
+    { name: 'request_duration_seconds_bucket', labels: { route: 'x', le: '0.001' }, value: 2 },
+    { name: 'request_duration_seconds_bucket', labels: { route: 'x', le: '0.01' }, value: 3 },
+    { name: 'request_duration_seconds_bucket', labels: { route: 'x', le: '0.1' }, value: 4 },
+    { name: 'request_duration_seconds_bucket', labels: { route: 'x', le: '+Inf' }, value: 5 },
+    { name: 'request_duration_seconds_sum', labels: { route: 'x' }, value: 0.5562 },
+    { name: 'request_duration_seconds_count', labels: { route: 'x' }, value: 5 },
   ]);
+});
+
+test('collect() - collectors publish values kept elsewhere before each read, and can be removed', () => {
+  const r = new MetricsRegistry();
+  let pages = 0;
+  const remove = r.collect((reg) => reg.counter('pages_total').set(pages));
+  pages = 7;
+  assert.match(r.toPrometheus(), /^pages_total 7$/m);
+  pages = 9;
+  assert.equal(r.toJSON()[0]!.value, 9);
+  remove();
+  pages = 11;
+  assert.match(r.toPrometheus(), /^pages_total 9$/m);
+  r.collect(() => {
+    throw new Error('broken');
+  });
+  assert.match(r.toPrometheus(), /^pages_total 9$/m);
+  assert.throws(() => r.counter('pages_total').set(-1), InvalidArgumentError);
 });
 
 test('toPrometheus() - default buckets are used, and buckets never decrease', () => {

@@ -228,9 +228,9 @@ function downloadReport(title: string, frames: readonly Frame[], summary: Downlo
       skipped: summary.skipped,
       failed: summary.failed,
       'of': summary.total,
-      MB: (summary.total_size / 1e6).toFixed(1),
+      MB: (summary.totalBytes / 1e6).toFixed(1),
       'time (s)': summary.seconds.toFixed(1),
-      'MB/s': summary.mb_per_s.toFixed(1),
+      'MB/s': summary.mbPerSecond.toFixed(1),
     },
     sections: [
       { title: 'Outcomes', bars: { ...bars(outcomes, false), unit: 'files' } },

@@ -2,9 +2,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import cliProgress from 'cli-progress';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { Crawler, type CrawlScope, type CrawlStats } from '../crawl/crawler.ts';
+import type { CrawlScope, CrawlStats } from '../crawl/crawler.ts';
 import { normalizeUrl } from '../crawl/normalize.ts';
 import { DEFAULT_USER_AGENT } from '../crawl/robots.ts';
 import { integer, positive } from './parse.ts';
@@ -76,6 +75,8 @@ export async function runCrawlCommand(seeds: string[], opts: CrawlCliOptions, si
       return 2;
     }
   }
+  // Loaded here, not at the top: `spate crawl --help` stays as cheap as Node's own start-up.
+  const [{ Crawler }, { default: cliProgress }] = await Promise.all([import('../crawl/crawler.ts'), import('cli-progress')]);
   const crawler = new Crawler({
     seeds,
     maxDepth: opts.maxDepth,

@@ -35,6 +35,7 @@ export interface QueueStorage<T> {
   clear(): void;
 }
 
+/** Options of `Queue` and `LifoQueue`. */
 export interface QueueOptions {
   /**
    * How many items the queue holds before `put` waits (backpressure). `0` means unbounded, as in
@@ -49,6 +50,7 @@ export interface QueueOptions {
   clock?: Clock | undefined;
 }
 
+/** Options of the waiting calls of a queue (`put`, `get`, `join`). */
 export interface QueueWaitOptions {
   /** Gives up waiting, rejecting with `signal.reason`; nothing is taken or enqueued. */
   signal?: AbortSignal | undefined;
@@ -59,6 +61,7 @@ export interface QueueWaitOptions {
   timeout?: number | undefined;
 }
 
+/** Options of `Queue.shutdown`. */
 export interface QueueShutdownOptions {
   /**
    * Also drop the items still queued: waiting getters reject at once, and `join()` waiters are

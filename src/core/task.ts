@@ -30,6 +30,7 @@ export interface TaskContext {
 /** The work a task runs. */
 export type TaskFn<T> = (ctx: TaskContext) => T | PromiseLike<T>;
 
+/** Options of `createTask` and `new Task`. */
 export interface TaskOptions {
   /** Shown in diagnostics and errors. @default `Task-<n>` */
   name?: string | undefined;

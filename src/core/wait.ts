@@ -18,6 +18,7 @@ export interface WaitOptions {
   clock?: Clock | undefined;
 }
 
+/** What `wait` resolves with: the tasks that are done and those still pending. */
 export interface WaitResult<T> {
   readonly done: Set<Task<T>>;
   readonly pending: Set<Task<T>>;

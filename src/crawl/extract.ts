@@ -12,6 +12,7 @@
 import { TextDecoder } from 'node:util';
 import { Parser } from 'htmlparser2';
 
+/** Options of `LinkExtractor`. */
 export interface ExtractOptions {
   /** The page's URL (after redirects): relative links resolve against it. */
   url: string;

@@ -13,6 +13,7 @@
 // Other backends (Postgres, Redis) implement the same interface.
 import { SqliteDb } from '../store/sqlite.ts';
 
+/** The state of a URL in a crawl's store. */
 export type PageState = 'queued' | 'in-flight' | 'done' | 'failed' | 'blocked';
 
 /** A URL to add to the frontier. */
@@ -46,6 +47,7 @@ export interface Completion {
   record?: string | undefined;
 }
 
+/** What `CrawlStore.commit` returns. */
 export interface CommitResult {
   /** For each discovery, in order: whether it was new (not already in the visited set). */
   inserted: boolean[];
@@ -53,6 +55,7 @@ export interface CommitResult {
   records: { seq: number; record: string }[];
 }
 
+/** URLs in a crawl's store by state. */
 export interface StoreCounts {
   queued: number;
   inFlight: number;

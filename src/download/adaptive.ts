@@ -33,6 +33,7 @@ export interface Sample {
   inFlight: number;
 }
 
+/** Options of `AdaptiveController` and `AdaptiveConcurrency`. */
 export interface AdaptiveOptions {
   /** @default 1 */
   min?: number | undefined;

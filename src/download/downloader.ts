@@ -85,6 +85,7 @@ export interface DownloadStats {
   seconds: number;
 }
 
+/** Options of `Downloader`: destination, concurrency, retries, checksums and state. */
 export interface DownloaderOptions {
   /** The output directory (created if missing). Nothing is written outside it. */
   out: string;

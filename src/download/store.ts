@@ -10,6 +10,7 @@ import { SqliteDb } from '../store/sqlite.ts';
 import type { ListError } from './list.ts';
 import { nameKey, suffixed } from './names.ts';
 
+/** The state of one URL in a download job. */
 export type DownloadState = 'queued' | 'active' | 'done' | 'failed';
 
 /** One URL of a job. */
@@ -53,6 +54,7 @@ export interface NewItem {
   named: boolean;
 }
 
+/** Counts and bytes of a download job by state. */
 export interface Totals {
   total: number;
   done: number;

@@ -2,6 +2,7 @@
 // few numbers and one histogram bucket.
 import { Histogram, type HistogramSnapshot } from '../observe/histogram.ts';
 
+/** Request counts and latencies of one host, from `Session.hostMetrics()`. */
 export interface HostMetricsSnapshot {
   host: string;
   requests: number;

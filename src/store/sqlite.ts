@@ -11,6 +11,7 @@ import { ClosedError } from '../core/errors.ts';
 
 export type { SQLInputValue };
 
+/** Options of `SqliteDb.open`. */
 export interface SqliteOptions {
   /** Migrations in order; migration i brings the schema from version i to i + 1. */
   migrations?: readonly string[] | undefined;

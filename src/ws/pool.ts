@@ -8,11 +8,13 @@ import { LinkedController } from '../core/signals.ts';
 import { checkInteger, checkSignal } from '../core/validate.ts';
 import { type WsClientOptions, type WsClientStats, WsClient, type WsMessage } from './client.ts';
 
+/** Options of `WsPool`. */
 export interface WsPoolOptions extends WsClientOptions {
   /** How many connections. @default 4 */
   size?: number | undefined;
 }
 
+/** What `WsPool.stats()` returns. */
 export interface WsPoolStats {
   readonly size: number;
   /** Clients with an open connection now. */

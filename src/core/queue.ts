@@ -30,8 +30,11 @@ import { checkInteger, checkNonNegative, checkSignal } from './validate.ts';
  */
 export interface QueueStorage<T> {
   readonly length: number;
+  /** Adds an item in the storage's order. */
   push(item: T): void;
+  /** Removes and returns the next item. */
   shift(): T | undefined;
+  /** Removes every item. */
   clear(): void;
 }
 
@@ -176,14 +179,17 @@ export class Queue<T> implements AsyncIterable<T> {
     return this.#shutDown;
   }
 
+  /** Whether the queue holds no item. */
   empty(): boolean {
     return this.#storage.length === 0;
   }
 
+  /** Whether `put` would wait (never, when `maxsize` is 0). */
   full(): boolean {
     return this.#storage.length >= this.#maxsize;
   }
 
+  /** A snapshot of the queue's counters. */
   stats(): QueueStats {
     return {
       size: this.#storage.length,

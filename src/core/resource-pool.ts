@@ -124,6 +124,7 @@ export class Lease<T> implements Disposable {
     return giveBack(pool, this, true);
   }
 
+  /** Same as `release()`. */
   [Symbol.dispose](): void {
     this.release();
   }
@@ -313,6 +314,7 @@ export class ResourcePool<T> implements AsyncDisposable {
     };
   }
 
+  /** Same as `close()`. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }

@@ -151,6 +151,7 @@ export class TaskGroup implements AsyncDisposable {
     return (this.#closing ??= this.#close());
   }
 
+  /** Cancels the children still running and waits for all of them (`await using`). */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }

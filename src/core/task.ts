@@ -111,6 +111,7 @@ export class Task<T> implements PromiseLike<T>, TaskContext {
     return this.#state !== 'pending';
   }
 
+  /** Whether the task ended by cancellation. */
   cancelled(): boolean {
     return this.#state === 'cancelled';
   }
@@ -149,10 +150,12 @@ export class Task<T> implements PromiseLike<T>, TaskContext {
     return this.#outcome().then(onfulfilled, onrejected);
   }
 
+  /** Like `Promise.prototype.catch` on the task's result. */
   catch<R = never>(onrejected?: ((reason: unknown) => R | PromiseLike<R>) | null | undefined): Promise<T | R> {
     return this.#outcome().catch(onrejected);
   }
 
+  /** Like `Promise.prototype.finally` on the task's result. */
   finally(onfinally?: (() => void) | null | undefined): Promise<T> {
     return this.#outcome().finally(onfinally);
   }

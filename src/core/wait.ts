@@ -7,6 +7,7 @@ import { checkNonNegative, checkSignal } from './validate.ts';
 /** When `wait` returns (asyncio's constants). */
 export type ReturnWhen = 'FIRST_COMPLETED' | 'FIRST_EXCEPTION' | 'ALL_COMPLETED';
 
+/** Options of `wait`. */
 export interface WaitOptions {
   /** @default 'ALL_COMPLETED' */
   returnWhen?: ReturnWhen | undefined;

@@ -72,13 +72,17 @@ export interface CrawlStore {
   claim(limit: number): FrontierItem[];
   /** Records completions and inserts discoveries, all or nothing. */
   commit(completions: readonly Completion[], discoveries: readonly Discovery[]): CommitResult;
+  /** URLs by state. */
   counts(): StoreCounts;
   /** URLs admitted per host (all states). */
   hostCounts(): Map<string, number>;
   /** Output records with seq > `after`, in order, at most `limit`. */
   records(after: number, limit: number): { seq: number; record: string }[];
+  /** A value the crawl recorded about itself (its seeds, options), or `undefined`. */
   getMeta(key: string): string | undefined;
+  /** Records values about the crawl. */
   setMeta(entries: Record<string, string>): void;
+  /** Closes the store. */
   close(): void;
 }
 
@@ -132,6 +136,7 @@ export class SqliteCrawlStore implements CrawlStore {
     this.#seq = Number(db.get<{ s: number | null }>('select max(seq) as s from pages')?.s ?? 0);
   }
 
+  /** Opens (or creates) the crawl state at `path`. */
   static open(path: string): SqliteCrawlStore {
     return new SqliteCrawlStore(SqliteDb.open(path, { migrations: MIGRATIONS }));
   }
@@ -187,6 +192,7 @@ export class SqliteCrawlStore implements CrawlStore {
     return result;
   }
 
+  /** URLs by state. */
   counts(): StoreCounts {
     const out: StoreCounts = { queued: 0, inFlight: 0, done: 0, failed: 0, blocked: 0 };
     for (const row of this.#db.all<{ state: PageState; n: number }>('select state, count(*) as n from pages group by state')) {
@@ -206,20 +212,24 @@ export class SqliteCrawlStore implements CrawlStore {
     return this.#db.all<{ seq: number; record: string }>('select seq, record from pages where seq > ? order by seq limit ?', after, limit).map((r) => ({ seq: r.seq, record: r.record }));
   }
 
+  /** A value the crawl recorded about itself, or `undefined`. */
   getMeta(key: string): string | undefined {
     return this.#db.get<{ value: string }>('select value from meta where key = ?', key)?.value;
   }
 
+  /** Records values about the crawl. */
   setMeta(entries: Record<string, string>): void {
     this.#db.transaction(() => {
       for (const [k, v] of Object.entries(entries)) this.#db.run('insert into meta (key, value) values (?, ?) on conflict(key) do update set value = excluded.value', k, v);
     });
   }
 
+  /** Closes the database. */
   close(): void {
     this.#db.close();
   }
 
+  /** Same as `close()`. */
   [Symbol.dispose](): void {
     this.close();
   }

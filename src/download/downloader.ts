@@ -283,6 +283,7 @@ export class Downloader {
     };
   }
 
+  /** A snapshot of the job's counters and rates. */
   stats(): DownloadStats {
     return {
       bytes: this.#bytes,
@@ -340,6 +341,7 @@ export class Downloader {
     if (this.#ownsSession) await this.#session.close();
   }
 
+  /** Stops the job and waits for it (`await using`). */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

@@ -307,6 +307,7 @@ export class Session {
     if (this.#ownsAgent) await this.#agent.destroy(reason ?? new ClosedError('the session was destroyed'));
   }
 
+  /** Same as `close()`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

@@ -418,6 +418,7 @@ export class WsClient extends EventEmitter<WsClientEvents> {
     this.#finish(undefined, error, 'destroyed', reason instanceof Error ? reason : undefined);
   }
 
+  /** Same as `close()`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
@@ -429,15 +430,18 @@ export class WsClient extends EventEmitter<WsClientEvents> {
     const iterator: AsyncIterableIterator<WsMessage> = {
       next: () => this.#next(signal),
       return: () => Promise.resolve({ done: true, value: undefined }),
+      /** The incoming messages, until the client closes. */
       [Symbol.asyncIterator]: () => iterator,
     };
     return iterator;
   }
 
+  /** The incoming messages, until the client closes. */
   [Symbol.asyncIterator](): AsyncIterableIterator<WsMessage> {
     return this.messages();
   }
 
+  /** A snapshot of the client's counters. */
   stats(): WsClientStats {
     return {
       state: this.#state,

@@ -100,6 +100,7 @@ export class WsPool {
     for (const client of this.clients) client.destroy(reason);
   }
 
+  /** Same as `close()`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
@@ -144,10 +145,12 @@ export class WsPool {
     }
   }
 
+  /** The incoming messages of every connection, until the pool closes. */
   [Symbol.asyncIterator](): AsyncGenerator<WsMessage, void, undefined> {
     return this.messages();
   }
 
+  /** A snapshot of the pool's counters. */
   stats(): WsPoolStats {
     const clients = this.clients.map((client) => client.stats());
     let open = 0;

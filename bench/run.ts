@@ -48,6 +48,7 @@ const groups: Record<string, () => Promise<{ cases: (quick: boolean) => Case[] }
   download: () => import('./download/cases.ts'),
   'crawl-distributed': () => import('./crawl/distributed-cases.ts'),
   dash: () => import('./dash/cases.ts'),
+  cli: () => import('./cli/cases.ts'),
 };
 
 function median(values: number[]): number {

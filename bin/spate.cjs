@@ -11,6 +11,10 @@ if (major < 22 || (major === 22 && minor < 19)) {
   process.stderr.write('spate needs Node >= ' + (major < 22 ? '22' : '22.19') + ' (found v' + process.versions.node + ')\n');
   process.exit(2);
 }
+// Compiled code of spate and its dependencies is cached on disk (Node's compile cache, in the OS
+// temp dir): later starts skip most of the parsing, which is most of a short command's time.
+var nodeModule = require('module');
+if (typeof nodeModule.enableCompileCache === 'function') nodeModule.enableCompileCache();
 import('../dist/cli/main.js').catch(function (error) {
   if (error && error.code === 'ERR_MODULE_NOT_FOUND' && String(error.message).indexOf('dist/cli/main.js') !== -1) {
     process.stderr.write('spate: dist/ is missing; run `npm run build` in ' + require('path').resolve(__dirname, '..') + '\n');

@@ -4,9 +4,8 @@ import { existsSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
-import cliProgress from 'cli-progress';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { Crawler, type CrawlScope, type CrawlStats } from '../crawl/crawler.ts';
+import type { CrawlScope, CrawlStats } from '../crawl/crawler.ts';
 import { normalizeUrl } from '../crawl/normalize.ts';
 import { DEFAULT_USER_AGENT } from '../crawl/robots.ts';
 import type { CrawlStore } from '../crawl/store.ts';
@@ -100,6 +99,8 @@ export async function runCrawlCommand(seeds: string[], opts: CrawlCliOptions, si
       return usageError('crawl', `${statePath} holds the state of an earlier run of this crawl; pass --resume to continue it, or --fresh to start over`);
     }
   }
+  // Loaded here, not at the top: `spate crawl --help` stays as cheap as Node's own start-up.
+  const [{ Crawler }, { default: cliProgress }] = await Promise.all([import('../crawl/crawler.ts'), import('cli-progress')]);
   const dash = await startJobDashboard('crawl', opts);
   const crawler = new Crawler({
     registry: dash?.registry,

@@ -5,6 +5,7 @@ import { onAbort, throwIfAborted } from './signals.ts';
 import { type InputValue, Task, type TaskInput } from './task.ts';
 import { checkNonNegative, checkSignal } from './validate.ts';
 
+/** Options of `asCompleted`. */
 export interface AsCompletedOptions {
   /** Milliseconds for the whole loop; on expiry the next step throws `TimeoutError`. @default Infinity */
   timeout?: number | undefined;

@@ -11,6 +11,7 @@ export type Backoff = (attempt: number) => number;
 /** How random a delay is: in `[0, d]` ('full'), in `[d/2, d]` ('equal'), or exactly `d` ('none'). */
 export type Jitter = 'full' | 'equal' | 'none';
 
+/** Options of `exponentialBackoff`: full-jitter delays that double up to a cap. */
 export interface ExponentialBackoffOptions {
   /** The ceiling of the first delay, in ms. @default 100 */
   base?: number | undefined;

@@ -97,6 +97,7 @@ export class Barrier {
     this.#break(new BrokenBarrierError('Barrier was aborted'));
   }
 
+  /** A snapshot of the barrier's counters. */
   stats(): BarrierStats {
     return { parties: this.parties, waiting: this.#count, broken: this.#broken };
   }

@@ -24,13 +24,16 @@ import type { Operation, Wrapped } from './policy.ts';
 import { callSignal } from './policy.ts';
 import { checkFunction, checkInteger, checkNonNegative, checkSignal } from './validate.ts';
 
+/** The state of a `CircuitBreaker`. */
 export type CircuitState = 'closed' | 'open' | 'half-open';
 
+/** Published on the `spate:circuit-breaker:state` channel when a breaker changes state. */
 export interface CircuitStateChange {
   readonly from: CircuitState;
   readonly to: CircuitState;
 }
 
+/** Options of `CircuitBreaker`: when it opens, how long it stays open, how it probes. */
 export interface CircuitBreakerOptions {
   /** Opens when failures / calls in the window reach this (0 < x ≤ 1). @default 0.5 */
   failureRateThreshold?: number | undefined;
@@ -58,6 +61,7 @@ export interface CircuitBreakerOptions {
   clock?: Clock | undefined;
 }
 
+/** What `CircuitBreaker.stats()` returns. */
 export interface CircuitBreakerStats {
   readonly state: CircuitState;
   /** Calls recorded in the current window (successes + failures). */

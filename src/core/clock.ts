@@ -4,6 +4,7 @@
 
 /** A cancellable timer handle. `clear()` is safe to call twice and after the timer fired. */
 export interface Timer {
+  /** Cancels the timer; a no-op once it fired. */
   clear(): void;
 }
 

@@ -151,6 +151,7 @@ export class Condition {
     this.notify(Infinity);
   }
 
+  /** A snapshot of the condition's counters. */
   stats(): ConditionStats {
     const lock = this.#lock.stats();
     return { locked: lock.locked, waiting: this.#waiters.length, lock };

@@ -6,6 +6,7 @@
 // Capacity is always a power of two so an index wraps with a mask. Vacated slots are set to
 // undefined so the deque never keeps a removed item alive.
 
+/** A double-ended queue on a growable ring buffer: O(1) at both ends (an array's `shift` is O(n)). */
 export class Deque<T> {
   #buffer: (T | undefined)[];
   #mask: number;
@@ -23,12 +24,14 @@ export class Deque<T> {
     return this.#length;
   }
 
+  /** Adds at the back. */
   push(item: T): void {
     if (this.#length === this.#buffer.length) this.#grow();
     this.#buffer[(this.#head + this.#length) & this.#mask] = item;
     this.#length++;
   }
 
+  /** Adds at the front. */
   unshift(item: T): void {
     if (this.#length === this.#buffer.length) this.#grow();
     this.#head = (this.#head - 1) & this.#mask;
@@ -36,6 +39,7 @@ export class Deque<T> {
     this.#length++;
   }
 
+  /** Removes and returns the front item (`undefined` when empty). */
   shift(): T | undefined {
     if (this.#length === 0) return undefined;
     const item = this.#buffer[this.#head];
@@ -45,6 +49,7 @@ export class Deque<T> {
     return item;
   }
 
+  /** Removes and returns the back item (`undefined` when empty). */
   pop(): T | undefined {
     if (this.#length === 0) return undefined;
     const index = (this.#head + this.#length - 1) & this.#mask;
@@ -54,14 +59,17 @@ export class Deque<T> {
     return item;
   }
 
+  /** The front item, left in place. */
   peekFirst(): T | undefined {
     return this.#length === 0 ? undefined : this.#buffer[this.#head];
   }
 
+  /** The back item, left in place. */
   peekLast(): T | undefined {
     return this.#length === 0 ? undefined : this.#buffer[(this.#head + this.#length - 1) & this.#mask];
   }
 
+  /** Removes every item. */
   clear(): void {
     this.#buffer = new Array<T | undefined>(16);
     this.#mask = 15;
@@ -69,6 +77,7 @@ export class Deque<T> {
     this.#length = 0;
   }
 
+  /** The items from front to back. */
   *[Symbol.iterator](): IterableIterator<T> {
     for (let i = 0; i < this.#length; i++) yield this.#buffer[(this.#head + i) & this.#mask] as T;
   }

@@ -3,6 +3,7 @@
 // `hasSubscribers` first: an unobserved channel costs one property read.
 import { channel } from 'node:diagnostics_channel';
 
+/** The diagnostics channels spate publishes on, by event (`spate:task:*`, `spate:retry`, …). */
 export const channels = {
   /** A task started: `{ task }`. */
   taskStart: channel('spate:task:start'),

@@ -78,6 +78,7 @@ export class Event {
     this.#set = false;
   }
 
+  /** A snapshot of the event's counters. */
   stats(): EventStats {
     return { set: this.#set, waiting: this.#queue.length + this.#sharedWaiting };
   }

@@ -3,6 +3,7 @@ import { onAbort } from './signals.ts';
 import { Task, type TaskInput } from './task.ts';
 import { checkSignal } from './validate.ts';
 
+/** Options of `gather`. */
 export interface GatherOptions {
   /** Put rejections in the result array (as values) instead of rejecting. @default false */
   returnExceptions?: boolean | undefined;

@@ -59,6 +59,7 @@ export class Lock {
     return this.#sem.use(fn, options);
   }
 
+  /** A snapshot of the lock's counters. */
   stats(): LockStats {
     const { locked, waiting } = this.#sem.stats();
     return { locked, waiting };

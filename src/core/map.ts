@@ -22,6 +22,7 @@ import { CancelledError, InvalidArgumentError } from './errors.ts';
 import { onAbort } from './signals.ts';
 import { checkFunction, checkInteger, checkSignal } from './validate.ts';
 
+/** Options of `map`. */
 export interface MapOptions {
   /** Most calls of `fn` running at once (≥ 1, or Infinity). */
   concurrency: number;
@@ -39,6 +40,7 @@ export interface MapContext {
   readonly index: number;
 }
 
+/** The function `map` applies to each item. */
 export type MapFn<T, R> = (item: T, ctx: MapContext) => R | PromiseLike<R>;
 
 const EMPTY: unique symbol = Symbol('empty');

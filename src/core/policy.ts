@@ -10,6 +10,7 @@ export type Wrapped<T> = (ctx?: { signal?: AbortSignal | undefined }) => Promise
 
 /** Anything with a `wrap` method: `CircuitBreaker`, `RateLimiter`, or a policy of your own. */
 export interface Policy {
+  /** Returns `fn` wrapped in this policy. */
   wrap<T>(fn: Operation<T>): Wrapped<T>;
 }
 

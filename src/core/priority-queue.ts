@@ -7,6 +7,7 @@
 import { checkFunction } from './validate.ts';
 import { Queue, type QueueOptions, type QueueStorage } from './queue.ts';
 
+/** Options of `PriorityQueue`. */
 export interface PriorityQueueOptions<T> extends QueueOptions {
   /**
    * Orders items: negative when `a` comes out before `b`, positive when after, 0 for a tie

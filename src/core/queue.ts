@@ -30,11 +30,15 @@ import { checkInteger, checkNonNegative, checkSignal } from './validate.ts';
  */
 export interface QueueStorage<T> {
   readonly length: number;
+  /** Adds an item in the storage's order. */
   push(item: T): void;
+  /** Removes and returns the next item. */
   shift(): T | undefined;
+  /** Removes every item. */
   clear(): void;
 }
 
+/** Options of `Queue` and `LifoQueue`. */
 export interface QueueOptions {
   /**
    * How many items the queue holds before `put` waits (backpressure). `0` means unbounded, as in
@@ -49,6 +53,7 @@ export interface QueueOptions {
   clock?: Clock | undefined;
 }
 
+/** Options of the waiting calls of a queue (`put`, `get`, `join`). */
 export interface QueueWaitOptions {
   /** Gives up waiting, rejecting with `signal.reason`; nothing is taken or enqueued. */
   signal?: AbortSignal | undefined;
@@ -59,6 +64,7 @@ export interface QueueWaitOptions {
   timeout?: number | undefined;
 }
 
+/** Options of `Queue.shutdown`. */
 export interface QueueShutdownOptions {
   /**
    * Also drop the items still queued: waiting getters reject at once, and `join()` waiters are
@@ -173,14 +179,17 @@ export class Queue<T> implements AsyncIterable<T> {
     return this.#shutDown;
   }
 
+  /** Whether the queue holds no item. */
   empty(): boolean {
     return this.#storage.length === 0;
   }
 
+  /** Whether `put` would wait (never, when `maxsize` is 0). */
   full(): boolean {
     return this.#storage.length >= this.#maxsize;
   }
 
+  /** A snapshot of the queue's counters. */
   stats(): QueueStats {
     return {
       size: this.#storage.length,

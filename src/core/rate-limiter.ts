@@ -24,6 +24,7 @@ import { callSignal } from './policy.ts';
 import { onAbort } from './signals.ts';
 import { checkFunction, checkInteger, checkNonNegative, checkSignal } from './validate.ts';
 
+/** Options of `RateLimiter`: at most `limit` acquisitions in any `interval` ms. */
 export interface RateLimiterOptions {
   /** Grants allowed in any window of `interval` ms. */
   limit: number;
@@ -33,6 +34,7 @@ export interface RateLimiterOptions {
   clock?: Clock | undefined;
 }
 
+/** Options of `RateLimiter.acquire`. */
 export interface RateLimiterAcquireOptions {
   /** Gives up waiting, rejecting with `signal.reason`; the place in line is freed. */
   signal?: AbortSignal | undefined;
@@ -42,6 +44,7 @@ export interface RateLimiterAcquireOptions {
   cost?: number | undefined;
 }
 
+/** What `RateLimiter.stats()` returns. */
 export interface RateLimiterStats {
   readonly limit: number;
   readonly interval: number;

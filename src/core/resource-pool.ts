@@ -23,6 +23,7 @@ import { callSignal } from './policy.ts';
 import { onAbort } from './signals.ts';
 import { checkFunction, checkInteger, checkNonNegative, checkSignal } from './validate.ts';
 
+/** Options of `ResourcePool`: how resources are created, checked and disposed of, and how many. */
 export interface ResourcePoolOptions<T> {
   /** Makes a resource. The signal aborts when the pool is destroyed. */
   create: (ctx: { signal: AbortSignal }) => T | PromiseLike<T>;
@@ -45,6 +46,7 @@ export interface ResourcePoolOptions<T> {
   clock?: Clock | undefined;
 }
 
+/** Options of `ResourcePool.acquire`. */
 export interface PoolAcquireOptions {
   /** Gives up waiting, rejecting with `signal.reason`. */
   signal?: AbortSignal | undefined;
@@ -52,6 +54,7 @@ export interface PoolAcquireOptions {
   timeout?: number | undefined;
 }
 
+/** What `ResourcePool.stats()` returns. */
 export interface ResourcePoolStats {
   /** Resources the pool owns: idle + leased + being validated. */
   readonly size: number;
@@ -121,6 +124,7 @@ export class Lease<T> implements Disposable {
     return giveBack(pool, this, true);
   }
 
+  /** Same as `release()`. */
   [Symbol.dispose](): void {
     this.release();
   }
@@ -310,6 +314,7 @@ export class ResourcePool<T> implements AsyncDisposable {
     };
   }
 
+  /** Same as `close()`. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }

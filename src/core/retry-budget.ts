@@ -6,6 +6,7 @@
 import { type Clock, getClock } from './clock.ts';
 import { checkNonNegative } from './validate.ts';
 
+/** Options of `RetryBudget`: the share of retries allowed over a sliding window. */
 export interface RetryBudgetOptions {
   /** Retries allowed per request in the window. @default 0.2 */
   ratio?: number | undefined;

@@ -30,6 +30,7 @@ export interface RetryEvent {
   readonly delay: number;
 }
 
+/** Options of `retry` and `withRetry`: how many attempts, which errors, and the delays between them. */
 export interface RetryOptions {
   /** Retries after the first call (so at most `retries + 1` calls); `Infinity` for no limit. @default 3 */
   retries?: number | undefined;

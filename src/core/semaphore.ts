@@ -79,6 +79,7 @@ export class Permit implements Disposable {
     owner.release();
   }
 
+  /** Same as `release()`. */
   [Symbol.dispose](): void {
     this.release();
   }
@@ -313,6 +314,7 @@ export class Semaphore {
     }
   }
 
+  /** A snapshot of the semaphore's counters. */
   stats(): SemaphoreStats {
     return { value: this.#value, waiting: this.#queue.length, locked: this.#value === 0 };
   }

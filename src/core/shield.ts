@@ -1,6 +1,7 @@
 import { onAbort } from './signals.ts';
 import { checkSignal } from './validate.ts';
 
+/** Options of `shield`. */
 export interface ShieldOptions {
   /** The caller's signal: aborting it rejects the wait with `signal.reason`, not the work. */
   signal?: AbortSignal | undefined;

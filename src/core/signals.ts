@@ -56,11 +56,13 @@ export class LinkedController extends AbortController {
     if (parent !== undefined) this.#unlink = onAbort(parent, (reason) => this.abort(reason));
   }
 
+  /** Removes the listener on the parent signal (the child keeps its state). */
   unlink(): void {
     this.#unlink();
     this.#unlink = noop;
   }
 
+  /** Same as `unlink()`. */
   [Symbol.dispose](): void {
     this.unlink();
   }

@@ -2,6 +2,7 @@ import { type Clock, getClock } from './clock.ts';
 import { onAbort } from './signals.ts';
 import { checkNonNegative, checkSignal } from './validate.ts';
 
+/** Options of `sleep`. */
 export interface SleepOptions {
   /** Ends the sleep at once, rejecting with `signal.reason`. */
   signal?: AbortSignal | undefined;

@@ -17,6 +17,7 @@ import { onAbort } from './signals.ts';
 import { Task, type TaskFn, type TaskOwner } from './task.ts';
 import { checkFunction, checkSignal } from './validate.ts';
 
+/** Options of `TaskGroup` and `TaskGroup.run`. */
 export interface TaskGroupOptions {
   /** Aborting it cancels every child; the group then rejects with `signal.reason`. */
   signal?: AbortSignal | undefined;
@@ -24,6 +25,7 @@ export interface TaskGroupOptions {
   name?: string | undefined;
 }
 
+/** Options of `TaskGroup.spawn`. */
 export interface SpawnOptions {
   /** @default `Task-<n>` */
   name?: string | undefined;
@@ -149,6 +151,7 @@ export class TaskGroup implements AsyncDisposable {
     return (this.#closing ??= this.#close());
   }
 
+  /** Cancels the children still running and waits for all of them (`await using`). */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }

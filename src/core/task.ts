@@ -30,6 +30,7 @@ export interface TaskContext {
 /** The work a task runs. */
 export type TaskFn<T> = (ctx: TaskContext) => T | PromiseLike<T>;
 
+/** Options of `createTask` and `new Task`. */
 export interface TaskOptions {
   /** Shown in diagnostics and errors. @default `Task-<n>` */
   name?: string | undefined;
@@ -110,6 +111,7 @@ export class Task<T> implements PromiseLike<T>, TaskContext {
     return this.#state !== 'pending';
   }
 
+  /** Whether the task ended by cancellation. */
   cancelled(): boolean {
     return this.#state === 'cancelled';
   }
@@ -148,10 +150,12 @@ export class Task<T> implements PromiseLike<T>, TaskContext {
     return this.#outcome().then(onfulfilled, onrejected);
   }
 
+  /** Like `Promise.prototype.catch` on the task's result. */
   catch<R = never>(onrejected?: ((reason: unknown) => R | PromiseLike<R>) | null | undefined): Promise<T | R> {
     return this.#outcome().catch(onrejected);
   }
 
+  /** Like `Promise.prototype.finally` on the task's result. */
   finally(onfinally?: (() => void) | null | undefined): Promise<T> {
     return this.#outcome().finally(onfinally);
   }

@@ -16,6 +16,7 @@ import { LinkedController, onAbort } from './signals.ts';
 import { Task, type TaskFn } from './task.ts';
 import { checkFunction, checkNonNegative, checkSignal } from './validate.ts';
 
+/** Options of `timeout`, `timeoutAt` and `moveOnAfter`. */
 export interface TimeoutOptions {
   /** The caller's signal; its abort reaches the work and the call rejects with what the work rejects with. */
   signal?: AbortSignal | undefined;

@@ -7,6 +7,7 @@ import { checkNonNegative, checkSignal } from './validate.ts';
 /** When `wait` returns (asyncio's constants). */
 export type ReturnWhen = 'FIRST_COMPLETED' | 'FIRST_EXCEPTION' | 'ALL_COMPLETED';
 
+/** Options of `wait`. */
 export interface WaitOptions {
   /** @default 'ALL_COMPLETED' */
   returnWhen?: ReturnWhen | undefined;
@@ -18,6 +19,7 @@ export interface WaitOptions {
   clock?: Clock | undefined;
 }
 
+/** What `wait` resolves with: the tasks that are done and those still pending. */
 export interface WaitResult<T> {
   readonly done: Set<Task<T>>;
   readonly pending: Set<Task<T>>;

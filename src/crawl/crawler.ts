@@ -36,6 +36,7 @@ import { JsonlOutput } from './output.ts';
 import { DEFAULT_USER_AGENT, RobotsCache, type RobotsRules } from './robots.ts';
 import { type CommitResult, type Completion, type CrawlStore, type Discovery, type FrontierItem, SqliteCrawlStore } from './store.ts';
 
+/** Which links a crawl follows: the seeds' hosts, their registrable domains, or URLs under the seeds. */
 export type CrawlScope = 'same-host' | 'same-domain' | 'prefix';
 
 /** One page's record: the JSON line of the output and of the store. */
@@ -73,6 +74,7 @@ export interface CrawledPage extends PageRecord {
   hrefs: readonly string[];
 }
 
+/** What a `Crawler` page handler receives besides the page. */
 export interface PageContext {
   /** Aborts when the crawl stops. */
   signal: AbortSignal;
@@ -80,6 +82,7 @@ export interface PageContext {
   enqueue(url: string): void;
 }
 
+/** Counters of a running crawl (`Crawler.stats()`). */
 export interface CrawlStats {
   /** Pages recorded (done + failed) in this job, resumed runs included. */
   pages: number;
@@ -97,11 +100,13 @@ export interface CrawlStats {
   limit: number | undefined;
 }
 
+/** What `Crawler.run` resolves with. */
 export interface CrawlSummary extends CrawlStats {
   /** The crawl was stopped by its signal before the frontier ran dry. */
   interrupted: boolean;
 }
 
+/** Options of `Crawler`: seeds, limits, scope, politeness, state and output. */
 export interface CrawlerOptions {
   /** Start URLs (depth 0). They define the scope. */
   seeds: readonly string[];

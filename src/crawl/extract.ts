@@ -17,6 +17,7 @@ import { TextDecoder } from 'node:util';
 import { Parser } from 'htmlparser2';
 import { scanHtml, type Scanned } from './scan.ts';
 
+/** Options of `LinkExtractor`. */
 export interface ExtractOptions {
   /** The page's URL (after redirects): relative links resolve against it. */
   url: string;

@@ -18,6 +18,7 @@ const robotsParser = robotsParserModule as unknown as typeof robotsParserModule.
 /** The default user agent of the crawler (its robots.txt product token is `spate-crawler`). */
 export const DEFAULT_USER_AGENT = 'spate-crawler/0.1 (+local)';
 
+/** What fetching a host's robots.txt gave. */
 export type RobotsStatus = 'ok' | 'missing' | 'unreachable';
 
 /** The rules of one origin. */
@@ -33,6 +34,7 @@ export interface RobotsRules {
   allowed(url: string): boolean;
 }
 
+/** Options of `RobotsCache`. */
 export interface RobotsCacheOptions {
   /** The session robots.txt is fetched with. */
   session: Session;

@@ -17,6 +17,7 @@
 import { SqliteWorkQueue } from '../store/sqlite-queue.ts';
 import type { Settle, WorkInput, WorkItem } from '../store/work-queue.ts';
 
+/** The state of a URL in a crawl's store. */
 export type PageState = 'queued' | 'in-flight' | 'done' | 'failed' | 'blocked';
 
 /** A URL to add to the frontier. */
@@ -50,6 +51,7 @@ export interface Completion {
   record?: string | undefined;
 }
 
+/** What `CrawlStore.commit` returns. */
 export interface CommitResult {
   /** For each discovery, in order: whether it was new (not already in the visited set). */
   inserted: boolean[];
@@ -57,6 +59,7 @@ export interface CommitResult {
   records: { seq: number; record: string }[];
 }
 
+/** URLs in a crawl's store by state. */
 export interface StoreCounts {
   queued: number;
   inFlight: number;
@@ -78,12 +81,15 @@ export interface CrawlStore {
   claim(limit: number, options?: { signal?: AbortSignal | undefined }): MaybePromise<FrontierItem[]>;
   /** Records completions and inserts discoveries, all or nothing. */
   commit(completions: readonly Completion[], discoveries: readonly Discovery[]): MaybePromise<CommitResult>;
+  /** URLs by state. */
   counts(): MaybePromise<StoreCounts>;
   /** URLs admitted per host (all states). */
   hostCounts(): MaybePromise<Map<string, number>>;
   /** Output records with seq > `after`, in order, at most `limit`. */
   records(after: number, limit: number): { seq: number; record: string }[];
+  /** A value the crawl recorded about itself (its seeds, options), or `undefined`. */
   getMeta(key: string): string | undefined;
+  /** Records values about the crawl. */
   setMeta(entries: Record<string, string>): void;
   /**
    * A shared store's per-host schedule: takes the host's next request slot (`spacingMs` after the
@@ -91,6 +97,7 @@ export interface CrawlStore {
    * crawler's own per-process limiters apply.
    */
   reserve?(host: string, spacingMs: number): Promise<number>;
+  /** Closes the store. */
   close(): void | Promise<void>;
 }
 
@@ -146,6 +153,7 @@ export class SqliteCrawlStore implements CrawlStore {
     this.#queue = queue;
   }
 
+  /** Opens (or creates) the crawl state at `path`. */
   static open(path: string): SqliteCrawlStore {
     return new SqliteCrawlStore(SqliteWorkQueue.open(path, { leaseMs: FOREVER_MS }));
   }
@@ -195,18 +203,22 @@ export class SqliteCrawlStore implements CrawlStore {
     return this.#queue.outputsSync(after, limit, { owner: this.#queue.owner }).map((o) => ({ seq: o.ownerSeq, record: o.output }));
   }
 
+  /** A value the crawl recorded about itself, or `undefined`. */
   getMeta(key: string): string | undefined {
     return this.#queue.getCheckpointSync(key);
   }
 
+  /** Records values about the crawl. */
   setMeta(entries: Record<string, string>): void {
     this.#queue.setCheckpointsSync(entries);
   }
 
+  /** Closes the database. */
   close(): void {
     this.#queue.closeSync();
   }
 
+  /** Same as `close()`. */
   [Symbol.dispose](): void {
     this.close();
   }

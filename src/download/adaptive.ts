@@ -33,6 +33,7 @@ export interface Sample {
   inFlight: number;
 }
 
+/** Options of `AdaptiveController` and `AdaptiveConcurrency`. */
 export interface AdaptiveOptions {
   /** @default 1 */
   min?: number | undefined;
@@ -157,12 +158,14 @@ export class AdaptiveConcurrency {
     return this.#controller.limit;
   }
 
+  /** Starts adjusting the limit at each interval. */
   start(): void {
     if (this.#timer !== undefined) return;
     this.#last = this.#clock.now();
     this.#arm();
   }
 
+  /** Stops adjusting the limit. */
   stop(): void {
     this.#timer?.clear();
     this.#timer = undefined;

@@ -96,6 +96,7 @@ export interface DownloadStats {
   seconds: number;
 }
 
+/** Options of `Downloader`: destination, concurrency, retries, checksums and state. */
 export interface DownloaderOptions {
   /** The output directory (created if missing). Nothing is written outside it. */
   out: string;
@@ -347,6 +348,7 @@ export class Downloader {
     };
   }
 
+  /** A snapshot of the job's counters and rates. */
   stats(): DownloadStats {
     return {
       bytes: this.#bytes,
@@ -414,6 +416,7 @@ export class Downloader {
     if (this.#ownsSession) await this.#session.close();
   }
 
+  /** Stops the job and waits for it (`await using`). */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

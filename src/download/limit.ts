@@ -69,6 +69,7 @@ export class ResizableLimit {
     });
   }
 
+  /** Gives back a slot taken with `acquire`. */
   release(): void {
     this.#inFlight--;
     this.#drain();

@@ -25,6 +25,7 @@ export interface ListError {
   error: string;
 }
 
+/** One line of a download list: an item, or why the line was refused. */
 export type ListEntry = ListItem | ListError;
 
 /** True for the error records of `parseList`. */

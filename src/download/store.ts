@@ -10,6 +10,7 @@ import { SqliteDb } from '../store/sqlite.ts';
 import type { ListError } from './list.ts';
 import { nameKey, suffixed } from './names.ts';
 
+/** The state of one URL in a download job. */
 export type DownloadState = 'queued' | 'active' | 'done' | 'failed';
 
 /** One URL of a job. */
@@ -53,6 +54,7 @@ export interface NewItem {
   named: boolean;
 }
 
+/** Counts and bytes of a download job by state. */
 export interface Totals {
   total: number;
   done: number;
@@ -81,11 +83,15 @@ export interface DownloadStore {
   requeue(id: number): void;
   /** A list line that could not be read. */
   addListError(error: ListError): void;
+  /** The record of one item, or `undefined`. */
   get(id: number): DownloadRecord | undefined;
   /** The records of this run, in input order (streamed). */
   records(): Iterable<DownloadRecord>;
+  /** The lines of the list that were refused. */
   listErrors(): Iterable<ListError>;
+  /** Counts and bytes by state. */
   totals(): Totals;
+  /** Closes the store. */
   close(): void;
 }
 
@@ -158,6 +164,7 @@ export class SqliteDownloadStore implements DownloadStore, Disposable {
     this.#insert = raw.prepare('insert into downloads (url, line, name, named, expected_sha256, seen_run) values (?, ?, ?, ?, ?, ?)');
   }
 
+  /** Opens (or creates) the job state at `path`. */
   static open(path: string): SqliteDownloadStore {
     return new SqliteDownloadStore(SqliteDb.open(path, { migrations: MIGRATIONS }));
   }
@@ -218,6 +225,7 @@ export class SqliteDownloadStore implements DownloadStore, Disposable {
     this.#db.run('insert into list_errors (run, line, text, error) values (?, ?, ?, ?)', this.#run, error.line, error.text, error.error);
   }
 
+  /** The record of one item, or `undefined`. */
   get(id: number): DownloadRecord | undefined {
     const row = this.#byId.get(id) as Row | undefined;
     return row === undefined ? undefined : toRecord(row, this.#run);
@@ -230,6 +238,7 @@ export class SqliteDownloadStore implements DownloadStore, Disposable {
     }
   }
 
+  /** The lines of the list that were refused. */
   *listErrors(): Iterable<ListError> {
     for (const row of this.#db.db.prepare('select line, text, error from list_errors where run = ? order by line').iterate(this.#run)) {
       const r = row as unknown as ListError;
@@ -237,6 +246,7 @@ export class SqliteDownloadStore implements DownloadStore, Disposable {
     }
   }
 
+  /** Counts and bytes by state. */
   totals(): Totals {
     const t = this.#db.get<{ total: number; done: number; failed: number; skipped: number; bytes: number | null }>(
       `select count(*) as total,
@@ -254,10 +264,12 @@ export class SqliteDownloadStore implements DownloadStore, Disposable {
     return { total, done, failed, skipped, pending: total - done - failed - skipped, bytes: Number(t.bytes ?? 0) };
   }
 
+  /** Closes the database. */
   close(): void {
     this.#db.close();
   }
 
+  /** Same as `close()`. */
   [Symbol.dispose](): void {
     this.close();
   }

@@ -11,6 +11,7 @@ import type { RequestOptions, Session } from './session.ts';
 /** A URL, or a URL with its request options. */
 export type BatchRequest = string | URL | (RequestOptions & { url: string | URL });
 
+/** Options of `batch` and `batchStream`. */
 export interface BatchOptions {
   /** Requests in flight at once. @default 50 */
   concurrency?: number | undefined;

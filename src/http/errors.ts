@@ -2,6 +2,7 @@
 // `TimeoutError`s (so one `instanceof` catches every deadline) with the phase that ran out.
 import { SpateError, TimeoutError } from '../core/errors.ts';
 
+/** Which deadline of a request ran out. */
 export type TimeoutPhase = 'connect' | 'headers' | 'body' | 'total';
 
 /** A phase of a request ran out of time. `phase` says which. */

@@ -2,6 +2,7 @@
 // and all at once with the same client. Concurrently, the physical limit is the delay itself.
 import { Session } from './session.ts';
 
+/** One row of the fan-out table: sequential against concurrent for `urls` requests. */
 export interface FanoutRow {
   urls: number;
   /** Seconds, or undefined when not run (too slow to be worth it). */
@@ -10,6 +11,7 @@ export interface FanoutRow {
   failed: number;
 }
 
+/** Options of `fanout`. */
 export interface FanoutOptions {
   /** The server's base URL; requests go to `${url}/delay/${delay}`. */
   url: string;

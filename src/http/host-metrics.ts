@@ -28,6 +28,7 @@ export function publishHost(r: MetricsRegistry, host: string, m: HostMetrics, br
   if (breaker !== undefined) r.gauge('spate_http_breaker_state', labels).set(BREAKER[breaker]);
 }
 
+/** Request counts and latencies of one host, from `Session.hostMetrics()`. */
 export interface HostMetricsSnapshot {
   host: string;
   requests: number;

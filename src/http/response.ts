@@ -3,8 +3,10 @@
 import { Readable } from 'node:stream';
 import { InvalidJsonError } from './errors.ts';
 
+/** Response headers by lower-case name (repeated headers as arrays). */
 export type Headers = Record<string, string | string[] | undefined>;
 
+/** How long the phases of a request took. */
 export interface ResponseTiming {
   /** Milliseconds from the call to the final response's headers. */
   headersMs: number;

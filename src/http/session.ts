@@ -29,6 +29,7 @@ import { HostMetrics, type HostMetricsSnapshot, publishHost } from './host-metri
 import { ShardedAgent } from './sharded-agent.ts';
 import { type Headers, HttpResponse } from './response.ts';
 
+/** Per-phase deadlines of a request, in ms. */
 export interface Timeouts {
   /** Establishing the TCP (and TLS) connection. @default 10_000 */
   connect?: number | undefined;
@@ -40,6 +41,7 @@ export interface Timeouts {
   total?: number | undefined;
 }
 
+/** When and how a `Session` retries a request. */
 export interface RetryPolicy {
   /** Retries after the first attempt. @default 2 */
   retries?: number | undefined;
@@ -55,6 +57,7 @@ export interface RetryPolicy {
   budget?: RetryBudgetOptions | false | undefined;
 }
 
+/** Concurrency and rate limits a `Session` applies per host. */
 export interface HostLimits {
   /** Requests in flight to one origin. @default Infinity */
   concurrency?: number | undefined;
@@ -62,6 +65,7 @@ export interface HostLimits {
   rate?: { limit: number; interval: number } | undefined;
 }
 
+/** Options of `Session`: timeouts, retries, redirects, body caps and limits per host. */
 export interface SessionOptions {
   /** Relative request URLs resolve against it. */
   baseUrl?: string | URL | undefined;
@@ -92,6 +96,7 @@ export interface SessionOptions {
   clock?: Clock | undefined;
 }
 
+/** Options of one request of a `Session` (they override the session's own). */
 export interface RequestOptions {
   /** @default 'GET' */
   method?: string | undefined;
@@ -316,6 +321,7 @@ export class Session {
     if (this.#ownsAgent) await this.#agent.destroy(reason ?? new ClosedError('the session was destroyed'));
   }
 
+  /** Same as `close()`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

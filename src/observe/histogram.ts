@@ -200,6 +200,7 @@ export class Histogram {
     this.#high = -1;
   }
 
+  /** Same as `snapshot()`, for `JSON.stringify`. */
   toJSON(): HistogramSnapshot {
     return this.snapshot();
   }

@@ -86,6 +86,7 @@ export class LoopLagMonitor {
     };
   }
 
+  /** Same as `stop()`. */
   [Symbol.dispose](): void {
     this.stop();
   }

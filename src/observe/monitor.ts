@@ -65,6 +65,8 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  * await getUser('42');
  * console.log(getUser.stats()); // { count: 1, errors: 0, inFlight: 0, p50: …, … }
  * console.log(defaultRegistry.report());
+ *
+ * @typeParam F - the wrapped function's type, kept as is
  */
 export function monitor<F extends (this: never, ...args: never[]) => unknown>(fn: F, options: MonitorOptions): Monitored<F> {
   checkFunction('fn', fn);

@@ -40,6 +40,7 @@ export class Counter {
     return this.#value;
   }
 
+  /** Sets the count back to 0. */
   reset(): void {
     this.#value = 0;
   }
@@ -49,14 +50,17 @@ export class Counter {
 export class Gauge {
   #value = 0;
 
+  /** Sets the value. */
   set(value: number): void {
     this.#value = value;
   }
 
+  /** Adds `n`. */
   inc(n = 1): void {
     this.#value += n;
   }
 
+  /** Subtracts `n`. */
   dec(n = 1): void {
     this.#value -= n;
   }
@@ -65,6 +69,7 @@ export class Gauge {
     return this.#value;
   }
 
+  /** Sets the value back to 0. */
   reset(): void {
     this.#value = 0;
   }

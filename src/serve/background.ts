@@ -48,8 +48,11 @@ export interface BackgroundTaskStats {
 
 /** The subset of a pino logger the registry uses. */
 export interface BackgroundLogger {
+  /** Logs at debug level. */
   debug(obj: object, msg: string): void;
+  /** Logs at warn level. */
   warn(obj: object, msg: string): void;
+  /** Logs at error level. */
   error(obj: object, msg: string): void;
 }
 
@@ -169,6 +172,7 @@ export class BackgroundTasks implements AsyncDisposable {
     return this.#entries.map(({ name, state, runs, failures, lastError }) => ({ name, state, runs, failures, lastError }));
   }
 
+  /** Same as `stop()`. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.stop();
   }

@@ -11,6 +11,7 @@ import { ClosedError } from '../core/errors.ts';
 
 export type { SQLInputValue };
 
+/** Options of `SqliteDb.open`. */
 export interface SqliteOptions {
   /** Migrations in order; migration i brings the schema from version i to i + 1. */
   migrations?: readonly string[] | undefined;
@@ -39,6 +40,7 @@ export class SqliteDb {
     this.#db = db;
   }
 
+  /** Opens (creating it and its directory if needed) the database at `path` in WAL mode and applies the migrations it has not seen yet. */
   static open(path: string, options: SqliteOptions = {}): SqliteDb {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     const db = new DatabaseSync(path);
@@ -74,14 +76,17 @@ export class SqliteDb {
     }
   }
 
+  /** Runs a statement that returns no rows. */
   run(sql: string, ...params: SQLInputValue[]): { changes: number | bigint; lastInsertRowid: number | bigint } {
     return this.db.prepare(sql).run(...params);
   }
 
+  /** The first row of a query, or `undefined`. */
   get<T>(sql: string, ...params: SQLInputValue[]): T | undefined {
     return this.db.prepare(sql).get(...params) as T | undefined;
   }
 
+  /** Every row of a query. */
   all<T>(sql: string, ...params: SQLInputValue[]): T[] {
     return this.db.prepare(sql).all(...params) as T[];
   }
@@ -93,6 +98,7 @@ export class SqliteDb {
     this.#db.close();
   }
 
+  /** Same as `close()`. */
   [Symbol.dispose](): void {
     this.close();
   }

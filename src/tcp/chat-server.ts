@@ -84,6 +84,7 @@ export interface ChatServer extends AsyncDisposable {
   readonly state: 'listening' | 'closing' | 'closed';
   /** Nicknames in the chat, in joining order. */
   users(): string[];
+  /** A snapshot of the server's counters. */
   stats(): ChatServerStats;
   /** Tells every client the server is shutting down, ends the connections, destroys what is left after `graceMs`. Idempotent. */
   close(options?: CloseOptions): Promise<void>;

@@ -58,6 +58,7 @@ export interface EchoServer extends AsyncDisposable {
   /** Open connections. */
   readonly connections: number;
   readonly state: 'listening' | 'closing' | 'closed';
+  /** A snapshot of the server's counters. */
   stats(): EchoServerStats;
   /** Stops accepting, ends every connection after its pending replies, destroys what is left after `graceMs`. Idempotent. */
   close(options?: CloseOptions): Promise<void>;

@@ -125,6 +125,7 @@ export interface WsChatServer extends AsyncDisposable {
   users(room?: string): string[];
   /** Room names with at least one user. */
   rooms(): string[];
+  /** A snapshot of the server's counters. */
   stats(): WsChatServerStats;
   /** Stops accepting, closes every peer with 1001, terminates whoever is left after `graceMs`. Idempotent. */
   close(options?: WsCloseOptions): Promise<void>;

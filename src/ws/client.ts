@@ -39,6 +39,7 @@ export type OverflowPolicy = 'reject' | 'drop-oldest' | 'drop-newest';
 /** What happens when the receive buffer is full. `pause` stops reading the socket (backpressure). */
 export type ReceiveOverflowPolicy = 'pause' | 'drop-oldest' | 'drop-newest';
 
+/** How a `WsClient` reconnects after a drop. */
 export interface ReconnectOptions {
   /** Ceiling of the first delay, in ms. @default 500 */
   base?: number | undefined;
@@ -54,6 +55,7 @@ export interface ReconnectOptions {
   random?: (() => number) | undefined;
 }
 
+/** How a `WsClient` batches envelopes into one frame (its `batch` option). */
 export interface BatchOptions {
   /** Most envelopes in one frame. @default 100 */
   maxMessages?: number | undefined;
@@ -61,6 +63,7 @@ export interface BatchOptions {
   maxDelayMs?: number | undefined;
 }
 
+/** Options of `WsClient`: reconnects, heartbeat, buffering and reliable delivery. */
 export interface WsClientOptions {
   /** Subprotocols offered in the handshake. */
   protocols?: string | string[] | undefined;
@@ -117,6 +120,7 @@ export interface WsMessage {
   readonly envelope: Envelope | undefined;
 }
 
+/** What `WsClient.stats()` returns. */
 export interface WsClientStats {
   readonly state: WsClientState;
   /** Messages written to a socket (resends included). */
@@ -414,6 +418,7 @@ export class WsClient extends EventEmitter<WsClientEvents> {
     this.#finish(undefined, error, 'destroyed', reason instanceof Error ? reason : undefined);
   }
 
+  /** Same as `close()`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
@@ -425,15 +430,18 @@ export class WsClient extends EventEmitter<WsClientEvents> {
     const iterator: AsyncIterableIterator<WsMessage> = {
       next: () => this.#next(signal),
       return: () => Promise.resolve({ done: true, value: undefined }),
+      /** The incoming messages, until the client closes. */
       [Symbol.asyncIterator]: () => iterator,
     };
     return iterator;
   }
 
+  /** The incoming messages, until the client closes. */
   [Symbol.asyncIterator](): AsyncIterableIterator<WsMessage> {
     return this.messages();
   }
 
+  /** A snapshot of the client's counters. */
   stats(): WsClientStats {
     return {
       state: this.#state,

@@ -8,11 +8,13 @@ import { LinkedController } from '../core/signals.ts';
 import { checkInteger, checkSignal } from '../core/validate.ts';
 import { type WsClientOptions, type WsClientStats, WsClient, type WsMessage } from './client.ts';
 
+/** Options of `WsPool`. */
 export interface WsPoolOptions extends WsClientOptions {
   /** How many connections. @default 4 */
   size?: number | undefined;
 }
 
+/** What `WsPool.stats()` returns. */
 export interface WsPoolStats {
   readonly size: number;
   /** Clients with an open connection now. */
@@ -98,6 +100,7 @@ export class WsPool {
     for (const client of this.clients) client.destroy(reason);
   }
 
+  /** Same as `close()`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
@@ -142,10 +145,12 @@ export class WsPool {
     }
   }
 
+  /** The incoming messages of every connection, until the pool closes. */
   [Symbol.asyncIterator](): AsyncGenerator<WsMessage, void, undefined> {
     return this.messages();
   }
 
+  /** A snapshot of the pool's counters. */
   stats(): WsPoolStats {
     const clients = this.clients.map((client) => client.stats());
     let open = 0;

@@ -2,6 +2,6 @@
 export { Crawler, type CrawlerOptions, type CrawlScope, type PageRecord, type CrawledPage, type PageContext, type CrawlStats, type CrawlSummary } from './crawler.ts';
 export { normalizeUrl, isTrackingParam } from './normalize.ts';
 export { LinkExtractor, isHtml, charsetOf, sniffCharset, type ExtractOptions, type Extracted } from './extract.ts';
-export { RobotsCache, DEFAULT_USER_AGENT, type RobotsRules, type RobotsStatus, type RobotsCacheOptions } from './robots.ts';
+export { RobotsCache, parseRobots, DEFAULT_USER_AGENT, type RobotsRules, type RobotsStatus, type RobotsCacheOptions } from './robots.ts';
 export { SqliteCrawlStore, type CrawlStore, type PageState, type Discovery, type FrontierItem, type Completion, type CommitResult, type StoreCounts } from './store.ts';
 export { JsonlOutput } from './output.ts';

@@ -115,17 +115,27 @@ export class RobotsCache {
       if (signal?.aborted) throw signal.reason;
       return unreachable(undefined);
     }
-    const robot = robotsParser(url, text);
-    const ua = this.#userAgent;
-    const delay = robot.getCrawlDelay(ua);
-    return {
-      status: 'ok',
-      httpStatus: status,
-      crawlDelay: delay !== undefined && Number.isFinite(delay) && delay > 0 ? delay : undefined,
-      sitemaps: robot.getSitemaps(),
-      allowed: (target) => robot.isAllowed(target, ua) !== false,
-    };
+    return parseRobots(url, text, this.#userAgent, status);
   }
+}
+
+/**
+ * The rules of a robots.txt body (`url`: where it was fetched; `userAgent`: matched by its
+ * product token). Any text is accepted: lines that are not rules are ignored.
+ *
+ * @example
+ * parseRobots('http://h/robots.txt', 'User-agent: *\nDisallow: /private/').allowed('http://h/private/x') // false
+ */
+export function parseRobots(url: string, text: string, userAgent = DEFAULT_USER_AGENT, httpStatus = 200): RobotsRules {
+  const robot = robotsParser(url, text);
+  const delay = robot.getCrawlDelay(userAgent);
+  return {
+    status: 'ok',
+    httpStatus,
+    crawlDelay: delay !== undefined && Number.isFinite(delay) && delay > 0 ? delay : undefined,
+    sitemaps: robot.getSitemaps(),
+    allowed: (target) => robot.isAllowed(target, userAgent) !== false,
+  };
 }
 
 /** The first `limit` bytes of `body` (the rest is not read: the stream is destroyed). */

@@ -11,7 +11,8 @@
 // so the hot path does one map lookup and one histogram record. The request counter is derived
 // from the histogram's count at scrape time (a collector) instead of being counted twice. They
 // live in spate/observe's MetricsRegistry, the one registry a dashboard reads.
-import { STATUS_CODES } from 'node:http';
+import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type onResponseHookHandler } from 'fastify';
 import type { LoggerOptions } from 'pino';
 import { type Clock, getClock } from '../core/clock.ts';
@@ -206,8 +207,13 @@ function createApi(options: ApiOptions): Api {
     found.histogram.record(reply.elapsedTime);
   };
 
+  // Every route's methods and path pattern, for 405 + Allow (HTTP's answer to a known path
+  // asked with the wrong method, as aiohttp gives).
+  const patterns: { method: string; re: RegExp }[] = [];
   app.addHook('onRoute', (route) => {
     const label = route.url;
+    const re = new RegExp(`^${route.url.split('/').map((seg) => (seg.startsWith(':') ? '[^/]+' : seg === '*' ? '.*' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('/')}/?$`);
+    for (const method of Array.isArray(route.method) ? route.method : [route.method]) patterns.push({ method, re });
     const hook: onResponseHookHandler = (request, reply, done) => {
       observe(request, reply, label);
       done();
@@ -218,6 +224,11 @@ function createApi(options: ApiOptions): Api {
 
   app.setNotFoundHandler((request, reply) => {
     reply.raw.once('finish', () => observe(request, reply, UNMATCHED_ROUTE));
+    const path = request.url.split('?')[0] ?? '';
+    const allow = [...new Set(patterns.filter((p) => p.re.test(path)).map((p) => p.method))];
+    if (allow.length > 0) {
+      return reply.code(405).header('allow', allow.join(', ')).send(errorBody(405, 'FST_ERR_METHOD_NOT_ALLOWED', `Method ${request.method} not allowed for ${path} (allowed: ${allow.join(', ')})`));
+    }
     return reply.code(404).send(errorBody(404, 'FST_ERR_NOT_FOUND', `Route ${request.method}:${request.url} not found`));
   });
 
@@ -369,6 +380,23 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
 
   let closing: Promise<void> | undefined;
   let unlinkSignal = noop;
+  // Connections, and the responses in flight on them: on close, a connection with no request in
+  // flight (idle keep-alive, or headers still incomplete) is closed at once, and a response not
+  // yet started says `Connection: close`, so its client does not send another request on it.
+  const connections = new Set<Socket>();
+  const inFlight = new Map<Socket, ServerResponse>();
+  server.on('connection', (socket: Socket) => {
+    connections.add(socket);
+    socket.once('close', () => connections.delete(socket));
+  });
+  server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
+    const socket = req.socket;
+    if (closing !== undefined) res.shouldKeepAlive = false;
+    inFlight.set(socket, res);
+    res.once('close', () => {
+      if (inFlight.get(socket) === res) inFlight.delete(socket);
+    });
+  });
 
   function cut(): void {
     hard.abort(new ServerClosingError());
@@ -382,6 +410,11 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
     // would hold the server open until the grace period ends).
     server.keepAliveTimeout = 1;
     server.keepAliveTimeoutBuffer = 0;
+    for (const socket of connections) {
+      const res = inFlight.get(socket);
+      if (res === undefined) socket.destroy();
+      else if (!res.headersSent) res.shouldKeepAlive = false;
+    }
     const timer = clock.setTimer(ms, cut);
     server.once('close', () => timer.clear());
     return app.close().finally(() => timer.clear());

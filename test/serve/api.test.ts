@@ -134,7 +134,7 @@ describe('buildApi() bad input gets a 4xx with a JSON error', () => {
     { name: 'text/plain body', status: 415, code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE', request: { method: 'POST', url: '/echo', payload: 'hello', headers: { 'content-type': 'text/plain' } } },
     { name: 'unsupported media type', status: 415, code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE', request: { method: 'POST', url: '/echo', payload: '<a/>', headers: { 'content-type': 'application/xml' } } },
     { name: 'unknown route', status: 404, code: 'FST_ERR_NOT_FOUND', request: { url: '/nope' } },
-    { name: 'wrong method', status: 404, code: 'FST_ERR_NOT_FOUND', request: { method: 'DELETE', url: '/health' } },
+    { name: 'wrong method', status: 405, code: 'FST_ERR_METHOD_NOT_ALLOWED', request: { method: 'DELETE', url: '/health' } },
     { name: 'non-numeric delay', status: 400, code: 'FST_ERR_VALIDATION', request: { url: '/slow?delay=soon' } },
     { name: 'negative delay', status: 400, code: 'FST_ERR_VALIDATION', request: { url: '/slow?delay=-1' } },
     { name: 'delay over maxSlowMs', status: 400, code: 'FST_ERR_VALIDATION', request: { url: '/slow?delay=5.5' } },
@@ -401,5 +401,53 @@ describe('startApiServer()', () => {
     await server.close();
     assert.deepEqual(events, ['started', 'stopped (listening: false)']);
     assert.deepEqual(server.background.stats().map((s) => s.state), ['stopped']);
+  });
+});
+
+describe('shutdown details and HTTP manners', () => {
+  test('a wrong method on a known path is 405 with Allow (as aiohttp answers), an unknown path 404', async () => {
+    const app = buildApi(quiet);
+    const wrong = await app.inject({ method: 'GET', url: '/echo' });
+    assert.equal(wrong.statusCode, 405);
+    assert.equal(wrong.headers.allow, 'POST');
+    const data = await app.inject({ method: 'DELETE', url: '/data/7?x=1' });
+    assert.equal(data.statusCode, 405);
+    assert.match(String(data.headers.allow), /GET/);
+    assert.equal((await app.inject({ method: 'GET', url: '/nowhere' })).statusCode, 404);
+    await app.close();
+  });
+
+  test('close() does not wait the grace period for connections holding incomplete headers or idle', { timeout: 10_000 }, async () => {
+    const clock = new VirtualClock();
+    const server = await startApiServer({ ...quiet, clock, graceMs: 60_000 });
+    const sockets = await Promise.all(Array.from({ length: 5 }, async (_, i) => {
+      const s = connect(server.port, '127.0.0.1');
+      s.on('error', () => {});
+      await once(s, 'connect');
+      // Three send half a request head; two send nothing at all.
+      if (i < 3) s.write('GET /health HTTP/1.1\r\nHost: x\r\n');
+      return s;
+    }));
+    const agent = new Agent({ keepAlive: true });
+    assert.equal((await get(`${server.url}/health`, agent)).status, 200);
+    // The clock never advances: close() resolves only if it does not wait for the grace timer.
+    await server.close();
+    for (const s of sockets) s.destroy();
+    agent.destroy();
+  });
+
+  test('a response in flight at close() says Connection: close', async () => {
+    const clock = new VirtualClock();
+    const server = await startApiServer({ ...quiet, clock });
+    const agent = new Agent({ keepAlive: true });
+    const reply = get(`${server.url}/slow?delay=0.5`, agent);
+    await until(() => clock.pendingTimers === 1);
+    const closed = server.close();
+    await clock.advance(500);
+    const r = await reply;
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.connection, 'close');
+    await closed;
+    agent.destroy();
   });
 });

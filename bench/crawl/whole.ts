@@ -2,7 +2,7 @@
 // site in SITE_URL, under /usr/bin/time: wall time is the value; CPU time (user + sys), CPU per
 // page and peak RSS beside it. Fails when the crawler did not fetch exactly SITE_PAGES pages.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,7 +25,7 @@ function command(): string[] {
     case 'crawlee':
       return [process.execPath, join(here, 'crawlee.ts'), `--pages=${pages}`, `--concurrency=${concurrency}`];
     case 'scrapy':
-      return ['python3', join(here, 'scrapy_crawl.py'), `--pages=${pages}`, `--concurrency=${concurrency}`];
+      return [existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3', join(here, 'scrapy_crawl.py'), `--pages=${pages}`, `--concurrency=${concurrency}`];
     default:
       throw new Error(`unknown --impl ${impl}`);
   }

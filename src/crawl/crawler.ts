@@ -559,9 +559,10 @@ export class Crawler {
   }
 
   /** Queues a URL if it is new, in scope and within the limits; `url` is normalised. */
-  #admit(url: string, host: string, depth: number, parent: string | undefined, hops: number, seed = false): boolean {
+  #admit(url: string, hostOrUndefined: string | undefined, depth: number, parent: string | undefined, hops: number, seed = false): boolean {
     const known = this.#seen.get(url);
     if (known !== undefined && known <= depth) return false;
+    const host = hostOrUndefined ?? hostOf(url); // most links are known: their host is not needed
     if (!seed) {
       if (depth > this.#maxDepth || url.length > this.#maxUrlLength) return false;
       if (!this.#inScope(url, host)) return false;
@@ -733,7 +734,7 @@ export class Crawler {
       for (const target of extra) links.push(target);
     }
     if (redirect !== undefined) this.#admit(redirect, hostOf(redirect), item.depth, item.url, item.hops + 1);
-    for (const target of links) this.#admit(target, hostOf(target), item.depth + 1, item.url, 0);
+    for (const target of links) this.#admit(target, undefined, item.depth + 1, item.url, 0);
     return record.error === null ? 'done' : 'failed';
   }
 

@@ -90,16 +90,24 @@ export function sniffCharset(head: Uint8Array): string | undefined {
   return undefined;
 }
 
+const decoders = new Map<string, { decoder: TextDecoder; charset: string }>();
+
+/** A decoder for `charset` (shared: it only ever decodes whole inputs, which keeps no state). */
 function decoderFor(charset: string | undefined): { decoder: TextDecoder; charset: string } {
-  if (charset !== undefined) {
+  const label = charset ?? 'utf-8';
+  let d = decoders.get(label);
+  if (d === undefined) {
     try {
-      const decoder = new TextDecoder(charset);
-      return { decoder, charset: decoder.encoding };
+      const decoder = new TextDecoder(label);
+      d = { decoder, charset: decoder.encoding };
     } catch {
       // A label TextDecoder does not know: UTF-8 is the best guess.
+      d = { decoder: new TextDecoder('utf-8'), charset: 'utf-8' };
     }
+    if (decoders.size > 100) decoders.clear();
+    decoders.set(label, d);
   }
-  return { decoder: new TextDecoder('utf-8'), charset: 'utf-8' };
+  return d;
 }
 
 /**

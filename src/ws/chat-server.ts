@@ -22,7 +22,7 @@
 //
 // Timers: one heartbeat timer for the whole server (not one per connection).
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import { type Clock, type Timer, getClock } from '../core/clock.ts';
 import { InvalidArgumentError } from '../core/errors.ts';
@@ -221,17 +221,37 @@ export async function startWsChatServer(options: WsChatServerOptions = {}): Prom
     if (line !== undefined) sendRaw(peer, line);
   }
 
+  // A broadcast is serialised and framed once, and the same bytes are written to every socket
+  // (uWebSockets' publish): no framing, options or cork/uncork per peer. With permessage-deflate
+  // ws may queue frames while it compresses, so then every send goes through ws.
+  const frameOnce = !(options.perMessageDeflate ?? false);
   function toRoom(room: string, message: Envelope, except?: Peer): void {
     const members = rooms.get(room);
     if (members === undefined) return;
     let data: Buffer | undefined;
+    let frame: Buffer | undefined;
     let line: string | undefined | null = null;
     for (const member of members) {
       if (member === except) continue;
-      if (!member.text) sendRaw(member, (data ??= Buffer.from(encode(message))));
-      else {
+      if (member.text) {
         if (line === null) line = asText(message);
         if (line !== undefined) sendRaw(member, line);
+        continue;
+      }
+      data ??= Buffer.from(encode(message));
+      if (!frameOnce) {
+        sendRaw(member, data);
+        continue;
+      }
+      if (member.gone || member.ws.readyState !== member.ws.OPEN) continue;
+      const socket = (member.ws as unknown as { _socket?: Socket | null })._socket;
+      if (socket === undefined || socket === null) sendRaw(member, data);
+      else {
+        socket.write((frame ??= textFrame(data)));
+        if (member.ws.bufferedAmount > maxBufferedBytes) {
+          member.gone = true;
+          slowPeers.push(member);
+        }
       }
     }
   }
@@ -555,3 +575,22 @@ export async function startWsChatServer(options: WsChatServerOptions = {}): Prom
 }
 
 function noop(): void {}
+
+/** An unmasked, final text frame holding `data` (RFC 6455 §5.2), as a server sends it. */
+export function textFrame(data: Buffer): Buffer {
+  const n = data.length;
+  const head = n < 126 ? 2 : n < 65_536 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(head + n);
+  frame[0] = 0x81;
+  if (n < 126) frame[1] = n;
+  else if (n < 65_536) {
+    frame[1] = 126;
+    frame.writeUInt16BE(n, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeUInt32BE(Math.floor(n / 0x1_0000_0000), 2);
+    frame.writeUInt32BE(n >>> 0, 6);
+  }
+  data.copy(frame, head);
+  return frame;
+}

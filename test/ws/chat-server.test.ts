@@ -347,3 +347,18 @@ describe('startWsChatServer', { timeout: 10_000 }, () => {
     await assert.rejects(startWsChatServer({ rateLimit: { limit: 0, interval: 1 } }), InvalidArgumentError);
   });
 });
+
+test('textFrame - the header RFC 6455 gives a server text frame of 7-bit, 16-bit and 64-bit length', async () => {
+  const { textFrame } = await import('../../src/ws/chat-server.ts');
+  for (const n of [0, 125, 126, 65_535, 65_536, 70_000]) {
+    const data = Buffer.alloc(n, 0x61);
+    const f = textFrame(data);
+    assert.equal(f[0], 0x81);
+    const len = f[1]! & 0x7f;
+    assert.equal(f[1]! & 0x80, 0, 'not masked');
+    const [size, head] = len < 126 ? [len, 2] : len === 126 ? [f.readUInt16BE(2), 4] : [f.readUInt32BE(2) * 2 ** 32 + f.readUInt32BE(6), 10];
+    assert.equal(size, n);
+    assert.equal(f.length, head + n);
+    assert.ok(f.subarray(head).equals(data));
+  }
+});

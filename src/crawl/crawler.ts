@@ -158,7 +158,7 @@ export interface CrawlerOptions {
 }
 
 interface HostGate {
-  semaphore: Semaphore;
+  semaphore: { acquire(options: { signal: AbortSignal }): Promise<{ release(): void }> };
   limiters: { acquire(options: { signal: AbortSignal }): Promise<void> }[];
   robotsApplied: boolean;
 }
@@ -578,7 +578,7 @@ export class Crawler {
   #gate(origin: string, rules: RobotsRules | undefined): HostGate {
     let gate = this.#gates.get(origin);
     if (gate === undefined) {
-      gate = { semaphore: new Semaphore(this.#perHostConcurrency), limiters: [], robotsApplied: false };
+      gate = { semaphore: this.#hostSemaphore(origin), limiters: [], robotsApplied: false };
       if (this.#perHostRate) gate.limiters.push(this.#limiter(origin, 'rate', this.#perHostRate.limit, this.#perHostRate.interval));
       this.#gates.set(origin, gate);
     }
@@ -587,6 +587,34 @@ export class Crawler {
       if (rules.crawlDelay !== undefined) gate.limiters.push(this.#limiter(origin, 'crawl-delay', 1, rules.crawlDelay * 1000));
     }
     return gate;
+  }
+
+  /**
+   * Per-host concurrency: this process's semaphore and — when the store is shared — one of the
+   * host's slots in the store, so that the limit holds for the whole crawl.
+   */
+  #hostSemaphore(origin: string): HostGate['semaphore'] {
+    const local = new Semaphore(this.#perHostConcurrency);
+    const store = this.#store!;
+    if (store.acquireSlot === undefined || store.releaseSlot === undefined) return local;
+    const limit = this.#perHostConcurrency;
+    return {
+      acquire: async ({ signal }) => {
+        const permit = await local.acquire({ signal });
+        try {
+          for (let wait = 2; ; wait = Math.min(wait * 2, 50)) {
+            const slot = await store.acquireSlot!(origin, limit);
+            if (slot !== undefined) {
+              return { release: () => void store.releaseSlot!(origin, slot).catch(() => {}).finally(() => permit.release()) };
+            }
+            await sleep(wait, { signal, clock: this.#clock });
+          }
+        } catch (error) {
+          permit.release();
+          throw error;
+        }
+      },
+    };
   }
 
   /**

@@ -91,6 +91,9 @@ export interface CrawlStore {
    * crawler's own per-process limiters apply.
    */
   reserve?(host: string, spacingMs: number): Promise<number>;
+  /** A shared store's per-host concurrency slots (see `WorkQueue.acquireSlot`); absent: per process. */
+  acquireSlot?(host: string, limit: number): Promise<number | undefined>;
+  releaseSlot?(host: string, slot: number): Promise<void>;
   close(): void | Promise<void>;
 }
 

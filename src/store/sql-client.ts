@@ -36,7 +36,7 @@ export class PgSqlClient implements SqlClient {
 
   constructor(url: string, options: { max?: number | undefined } = {}) {
     if (typeof url !== 'string' || !/^postgres(ql)?:\/\//.test(url)) throw new InvalidArgumentError(`Expected a postgres:// URL, got ${JSON.stringify(url)}`);
-    this.#pool = new pg.Pool({ connectionString: url, max: options.max ?? Number(process.env.SPATE_PG_MAX ?? 4), application_name: 'spate' });
+    this.#pool = new pg.Pool({ connectionString: url, max: options.max ?? 4, application_name: 'spate' });
     // An idle connection that breaks (server restart) must not crash the process.
     this.#pool.on('error', () => {});
   }

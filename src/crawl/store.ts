@@ -150,7 +150,13 @@ export class SqliteCrawlStore implements CrawlStore {
   }
 
   static open(path: string): SqliteCrawlStore {
-    return new SqliteCrawlStore(SqliteWorkQueue.open(path, { leaseMs: FOREVER_MS }));
+    try {
+      return new SqliteCrawlStore(SqliteWorkQueue.open(path, { leaseMs: FOREVER_MS }));
+    } catch (error) {
+      // State files of spate 0.1's first crawler had a `pages` table at schema version 1.
+      if (/no such table: work/.test((error as Error).message)) throw new Error(`${path} holds crawl state from an older spate; start over with --fresh (or another --state file)`);
+      throw error;
+    }
   }
 
   get path(): string {

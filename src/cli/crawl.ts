@@ -192,7 +192,7 @@ export function register(program: Command): void {
     .option('--state <file|url>', 'the SQLite state of the crawl (default: .spate/crawl-<hash of the URLs>.sqlite), or a postgres:// URL shared by many workers')
     .option('--job <name>', 'with a postgres:// state: the crawl\'s name (its schema; default: from the URLs)')
     .option('--worker <name>', 'with a postgres:// state: this worker\'s name (default: host name + output path)')
-    .option('--lease <ms>', 'with a postgres:// state: how long a dead worker\'s pages stay claimed', integer(1), 30_000)
+    .addOption(durationOption('--lease <duration>', 'with a postgres:// state: how long a dead worker\'s pages stay claimed', 30_000))
     .option('--resume', 'continue the crawl recorded in the state file')
     .option('--fresh', 'delete the state file and start over')
     .option('-o, --output <file>', "where the JSON lines go ('-' for stdout)", '-')

@@ -170,7 +170,7 @@ export interface CrawlerOptions {
 }
 
 interface HostGate {
-  semaphore: Semaphore;
+  semaphore: { acquire(options: { signal: AbortSignal }): Promise<{ release(): void }> };
   limiters: { acquire(options: { signal: AbortSignal }): Promise<void> }[];
   robotsApplied: boolean;
 }
@@ -239,6 +239,8 @@ export class Crawler {
   /** A shared store's claim in flight, and its latest commit. */
   #claiming: Promise<void> | undefined;
   #completed = 0;
+  /** Give back the shared per-host slots this process keeps idle. */
+  readonly #slotSweeps: (() => Promise<unknown>)[] = [];
   #flushing: Promise<void> | undefined;
   readonly #ended: PromiseWithResolvers<void> = Promise.withResolvers<void>();
   #started = 0;
@@ -407,6 +409,7 @@ export class Crawler {
       await this.#flush();
       await this.#flushing;
     } finally {
+      await Promise.all(this.#slotSweeps.map((sweep) => sweep()));
       this.#flushTimer?.clear();
       this.#flushTimer = undefined;
       this.#finished = true;
@@ -601,7 +604,7 @@ export class Crawler {
   #gate(origin: string, rules: RobotsRules | undefined): HostGate {
     let gate = this.#gates.get(origin);
     if (gate === undefined) {
-      gate = { semaphore: new Semaphore(this.#perHostConcurrency), limiters: [], robotsApplied: false };
+      gate = { semaphore: this.#hostSemaphore(origin), limiters: [], robotsApplied: false };
       if (this.#perHostRate) gate.limiters.push(this.#limiter(origin, 'rate', this.#perHostRate.limit, this.#perHostRate.interval));
       this.#gates.set(origin, gate);
     }
@@ -610,6 +613,64 @@ export class Crawler {
       if (rules.crawlDelay !== undefined) gate.limiters.push(this.#limiter(origin, 'crawl-delay', 1, rules.crawlDelay * 1000));
     }
     return gate;
+  }
+
+  /**
+   * Per-host concurrency: this process's semaphore and — when the store is shared — one of the
+   * host's slots in the store, so that the limit holds for the whole crawl. A slot given back is
+   * kept for a moment and handed to this process's next request to the host (two queries saved
+   * per page), but never for more than SLOT_HOLD_MS, so other workers get their turn.
+   */
+  #hostSemaphore(origin: string): HostGate['semaphore'] {
+    const local = new Semaphore(this.#perHostConcurrency);
+    const store = this.#store!;
+    if (store.acquireSlot === undefined || store.releaseSlot === undefined) return local;
+    const limit = this.#perHostConcurrency;
+    const clock = this.#clock;
+    const idle: { slot: number; since: number }[] = [];
+    let sweep: Timer | undefined;
+    const giveBack = (held: { slot: number }): Promise<void> => store.releaseSlot!(origin, held.slot).catch(() => {});
+    const sweepIdle = (): Promise<unknown> => {
+      sweep?.clear();
+      sweep = undefined;
+      return Promise.all(idle.splice(0).map(giveBack));
+    };
+    this.#slotSweeps.push(sweepIdle);
+    return {
+      acquire: async ({ signal }) => {
+        const permit = await local.acquire({ signal });
+        try {
+          let held = idle.pop();
+          while (held !== undefined && clock.now() - held.since >= SLOT_HOLD_MS) {
+            void giveBack(held);
+            held = idle.pop();
+          }
+          for (let wait = 2; held === undefined; wait = Math.min(wait * 2, 50)) {
+            const slot = await store.acquireSlot!(origin, limit);
+            if (slot !== undefined) held = { slot, since: clock.now() };
+            else await sleep(wait, { signal, clock });
+          }
+          const mine = held;
+          let released = false;
+          return {
+            release: () => {
+              if (released) return;
+              released = true;
+              if (clock.now() - mine.since < SLOT_HOLD_MS) {
+                idle.push(mine);
+                sweep ??= clock.setTimer(SLOT_LINGER_MS, () => void sweepIdle());
+              } else {
+                void giveBack(mine);
+              }
+              permit.release();
+            },
+          };
+        } catch (error) {
+          permit.release();
+          throw error;
+        }
+      },
+    };
   }
 
   /**
@@ -819,6 +880,11 @@ function decodeXml(s: string): string {
 }
 
 const STREAMED = new WeakSet<HttpResponse>();
+
+/** How long a shared per-host slot is reused by one process before it goes back to the store. */
+const SLOT_HOLD_MS = 1000;
+/** How long a slot given back waits for this process's next request before it goes back. */
+const SLOT_LINGER_MS = 20;
 
 /** Reads up to `max` bytes of the body; `total` counts what was read, `truncated` if more came. */
 async function readBody(res: HttpResponse, max: number): Promise<{ bytes: Buffer; total: number; truncated: boolean }> {

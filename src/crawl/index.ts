@@ -5,3 +5,4 @@ export { LinkExtractor, isHtml, charsetOf, sniffCharset, type ExtractOptions, ty
 export { RobotsCache, parseRobots, DEFAULT_USER_AGENT, type RobotsRules, type RobotsStatus, type RobotsCacheOptions } from './robots.ts';
 export { SqliteCrawlStore, type CrawlStore, type PageState, type Discovery, type FrontierItem, type Completion, type CommitResult, type StoreCounts } from './store.ts';
 export { JsonlOutput } from './output.ts';
+export { PostgresCrawlStore, exportCrawl, type PostgresCrawlStoreOptions } from './postgres-store.ts';

@@ -7,7 +7,8 @@
 //   - Each worker's records are numbered on their own (`ownerSeq`), so its `-o` file is written
 //     exactly once across its own restarts by the same JsonlOutput as the embedded crawl; its
 //     marks are checkpoints named after the worker. `exportCrawl` writes the union of all workers.
-//   - `reserve`: per-host request slots from the shared schedule (see docs/crawl.md).
+//   - `reserve`, `acquireSlot`: per-host request times and concurrency slots shared by all workers
+//     (see docs/crawl.md).
 // JsonlOutput reads marks and records synchronously: they are loaded at `open` and mark updates
 // ride along with the next commit (a mark that lags only makes a restart rewrite more lines).
 import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
@@ -150,6 +151,14 @@ export class PostgresCrawlStore implements CrawlStore {
 
   reserve(host: string, spacingMs: number): Promise<number> {
     return this.queue.reserve(host, spacingMs);
+  }
+
+  acquireSlot(host: string, limit: number): Promise<number | undefined> {
+    return this.queue.acquireSlot(host, limit);
+  }
+
+  releaseSlot(host: string, slot: number): Promise<void> {
+    return this.queue.releaseSlot(host, slot);
   }
 
   /** Saves the output marks, stops renewing leases, closes its own client. */

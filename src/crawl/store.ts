@@ -97,6 +97,9 @@ export interface CrawlStore {
    * crawler's own per-process limiters apply.
    */
   reserve?(host: string, spacingMs: number): Promise<number>;
+  /** A shared store's per-host concurrency slots (see `WorkQueue.acquireSlot`); absent: per process. */
+  acquireSlot?(host: string, limit: number): Promise<number | undefined>;
+  releaseSlot?(host: string, slot: number): Promise<void>;
   /** Closes the store. */
   close(): void | Promise<void>;
 }
@@ -155,7 +158,13 @@ export class SqliteCrawlStore implements CrawlStore {
 
   /** Opens (or creates) the crawl state at `path`. */
   static open(path: string): SqliteCrawlStore {
-    return new SqliteCrawlStore(SqliteWorkQueue.open(path, { leaseMs: FOREVER_MS }));
+    try {
+      return new SqliteCrawlStore(SqliteWorkQueue.open(path, { leaseMs: FOREVER_MS }));
+    } catch (error) {
+      // State files of spate 0.1's first crawler had a `pages` table at schema version 1.
+      if (/no such table: work/.test((error as Error).message)) throw new Error(`${path} holds crawl state from an older spate; start over with --fresh (or another --state file)`);
+      throw error;
+    }
   }
 
   get path(): string {

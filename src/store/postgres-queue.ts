@@ -21,6 +21,9 @@ export interface PostgresQueueOptions extends WorkQueueOptions {
   renewMs?: number | undefined;
 }
 
+/** unique_violation, duplicate_schema, duplicate_table, duplicate_object. */
+const DUPLICATE = new Set(['23505', '42P06', '42P07', '42710']);
+
 const NOW_MS = 'extract(epoch from clock_timestamp()) * 1000';
 
 /** A schema name from any text: lower case, `[a-z0-9_]`, at most 63 characters. */
@@ -47,6 +50,8 @@ export class PostgresWorkQueue implements WorkQueue {
   readonly #held = new Map<number, number>();
   #renewTimer: ReturnType<typeof setInterval> | undefined;
   #lastRequeue = 0;
+  /** Groups whose slot rows this queue made sure of. */
+  readonly #slotGroups = new Set<string>();
   #chain: Promise<unknown> = Promise.resolve();
   #closed = false;
 
@@ -89,6 +94,19 @@ export class PostgresWorkQueue implements WorkQueue {
 
   async #migrate(options: PostgresQueueOptions): Promise<void> {
     const t = this.#t;
+    // Workers starting at once: the advisory lock serialises them, and one that still trips over
+    // another's fresh schema (the catalog was read before the lock was granted) runs again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#createTables(t, options);
+        return;
+      } catch (error) {
+        if (attempt >= 3 || !DUPLICATE.has((error as { code?: string }).code ?? '')) throw error;
+      }
+    }
+  }
+
+  async #createTables(t: string, options: PostgresQueueOptions): Promise<void> {
     {
       await this.client.transaction(async (tx) => {
         await tx.query('select pg_advisory_xact_lock(hashtext($1))', [`spate:${options.schema}`]);
@@ -115,6 +133,7 @@ export class PostgresWorkQueue implements WorkQueue {
         await tx.query(`create sequence if not exists ${t}.work_seq`);
         await tx.query(`create table if not exists ${t}.checkpoints (name text primary key, value text not null)`);
         await tx.query(`create table if not exists ${t}.schedule (grp text primary key, next_at double precision not null)`);
+        await tx.query(`create table if not exists ${t}.slots (grp text not null, slot integer not null, owner text, until timestamptz not null, primary key (grp, slot))`);
         for (const sql of options.tables ?? []) await tx.query(sql.replaceAll('{schema}', t));
       });
     }
@@ -372,6 +391,33 @@ export class PostgresWorkQueue implements WorkQueue {
     );
     const row = r.rows[0]!;
     return Math.max(0, Number(row.slot) - Number(row.now));
+  }
+
+  async acquireSlot(group: string, limit: number, leaseMs?: number): Promise<number | undefined> {
+    const t = this.#t;
+    // A group's slots are rows 0…limit-1 (made on first use); a free one is taken under SKIP
+    // LOCKED, so workers asking at once take different slots and nobody waits on a lock.
+    const take = () => this.client.query(
+      `update ${t}.slots s set owner = $2, until = clock_timestamp() + $3 * interval '1 millisecond'
+        where (s.grp, s.slot) = (select grp, slot from ${t}.slots where grp = $1 and slot < $4 and until <= clock_timestamp()
+                                  order by slot limit 1 for update skip locked)
+        returning s.slot`,
+      [group, this.owner, leaseMs ?? this.#leaseMs, limit],
+    );
+    const key = `${group}\u0000${limit}`;
+    if (!this.#slotGroups.has(key)) {
+      await this.client.query(
+        `insert into ${t}.slots (grp, slot, owner, until) select $1, g, null, '-infinity' from generate_series(0, $2 - 1) as g on conflict do nothing`,
+        [group, limit],
+      );
+      this.#slotGroups.add(key);
+    }
+    const r = await take();
+    return r.rows.length === 0 ? undefined : Number(r.rows[0]!.slot);
+  }
+
+  async releaseSlot(group: string, slot: number): Promise<void> {
+    await this.client.query(`update ${this.#t}.slots set owner = null, until = '-infinity' where grp = $1 and slot = $2 and owner = $3`, [group, slot, this.owner]);
   }
 
   /** Stops renewing leases (items still held return when their lease runs out). The client is not closed. */

@@ -33,7 +33,8 @@ export const SQLITE_QUEUE_SCHEMA = `
   create index work_claimed on work (lease_until) where state = 'claimed';
   create index work_owner_out on work (owner, owner_seq) where owner_seq is not null;
   create table checkpoints (name text primary key, value text not null);
-  create table schedule (grp text primary key, next_at real not null);`;
+  create table schedule (grp text primary key, next_at real not null);
+  create table slots (grp text not null, slot integer not null, owner text not null, until real not null, primary key (grp, slot));`;
 
 export interface SqliteQueueOptions extends WorkQueueOptions {
   /** The job's own tables, applied after the queue's schema (migration i + 1). */
@@ -241,6 +242,34 @@ export class SqliteWorkQueue implements WorkQueue {
       group, now, spacingMs,
     )!;
     return Math.max(0, Number(row.slot) - now);
+  }
+
+  acquireSlotSync(group: string, limit: number, leaseMs?: number): number | undefined {
+    const now = Date.now();
+    return this.db.transaction(() => {
+      const taken = new Set(this.db.all<{ slot: number }>('select slot from slots where grp = ? and until > ?', group, now).map((r) => Number(r.slot)));
+      for (let slot = 0; slot < limit; slot++) {
+        if (taken.has(slot)) continue;
+        this.db.run(
+          'insert into slots (grp, slot, owner, until) values (?, ?, ?, ?) on conflict (grp, slot) do update set owner = excluded.owner, until = excluded.until',
+          group, slot, this.owner, now + (leaseMs ?? this.#leaseMs),
+        );
+        return slot;
+      }
+      return undefined;
+    });
+  }
+
+  releaseSlotSync(group: string, slot: number): void {
+    this.db.run('delete from slots where grp = ? and slot = ? and owner = ?', group, slot, this.owner);
+  }
+
+  acquireSlot(group: string, limit: number, leaseMs?: number): Promise<number | undefined> {
+    return attempt(() => this.acquireSlotSync(group, limit, leaseMs));
+  }
+
+  releaseSlot(group: string, slot: number): Promise<void> {
+    return attempt(() => this.releaseSlotSync(group, slot));
   }
 
   add(items: readonly WorkInput[]): Promise<boolean[]> {

@@ -15,7 +15,9 @@
 //   - `fail` counts an attempt; past `maxAttempts` the item is dead (a dead letter) with its error.
 //   - Checkpoints: named values (offsets, marks) committed with the rest.
 //   - `reserve(group, spacingMs)`: a per-group schedule shared by every worker of the job (one row
-//     per group holding the next free time), which is how politeness holds across processes.
+//     per group holding the next free time), and `acquireSlot(group, limit)`: leased concurrency
+//     slots per group — how politeness (rate, Crawl-delay, per-host concurrency) holds across
+//     processes.
 //
 // Backends: `SqliteWorkQueue` (sqlite.ts, embedded, one machine) and `PostgresWorkQueue`
 // (postgres.ts, shared by many). test/store/work-queue-conformance.ts runs both through one suite.
@@ -123,6 +125,14 @@ export interface WorkQueue {
   setCheckpoints(entries: Readonly<Record<string, string>>): Promise<void>;
   /** Takes the next slot of `group`'s schedule (slots `spacingMs` apart); resolves to the ms to wait for it. */
   reserve(group: string, spacingMs: number): Promise<number>;
+  /**
+   * Takes one of `limit` concurrency slots of `group`, shared by every worker, for at most
+   * `leaseMs` (a dead worker's slot frees itself); resolves to the slot's number, or undefined
+   * when all are taken.
+   */
+  acquireSlot(group: string, limit: number, leaseMs?: number): Promise<number | undefined>;
+  /** Gives a slot back. */
+  releaseSlot(group: string, slot: number): Promise<void>;
   close(): Promise<void>;
 }
 

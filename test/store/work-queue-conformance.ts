@@ -203,4 +203,32 @@ export function workQueueConformance(name: string, factory: QueueFactory): void 
     await a.close();
     await b.close();
   });
+
+  test(`${name} - concurrency slots: at most limit held across workers; released or expired, they come back`, async () => {
+    await factory.reset();
+    const a = await factory.open({ owner: 'a' });
+    const b = await factory.open({ owner: 'b' });
+    const got = await Promise.all([a, b, a, b, a].map((q) => q.acquireSlot('host', 3, 60_000)));
+    const held = got.filter((s) => s !== undefined);
+    assert.equal(held.length, 3);
+    assert.equal(new Set(held).size, 3);
+    assert.equal(await b.acquireSlot('host', 3), undefined);
+    assert.notEqual(await b.acquireSlot('other', 1), undefined, 'groups are separate');
+    // a's slots: release one of them.
+    const aSlot = got.find((s, i) => s !== undefined && i % 2 === 0)!;
+    await b.releaseSlot('host', aSlot); // not b's: nothing happens
+    assert.equal(await b.acquireSlot('host', 3), undefined);
+    await a.releaseSlot('host', aSlot);
+    assert.equal(await b.acquireSlot('host', 3), aSlot);
+    // A slot taken for 1 ms frees itself.
+    assert.notEqual(await a.acquireSlot('short', 1, 1), undefined);
+    let again: number | undefined;
+    for (let i = 0; i < 200 && again === undefined; i++) {
+      again = await b.acquireSlot('short', 1);
+      if (again === undefined) await new Promise((r) => setTimeout(r, 5));
+    }
+    assert.equal(again, 0);
+    await a.close();
+    await b.close();
+  });
 }

@@ -49,6 +49,7 @@ const groups: Record<string, () => Promise<{ cases: (quick: boolean) => Case[] }
   'crawl-distributed': () => import('./crawl/distributed-cases.ts'),
   dash: () => import('./dash/cases.ts'),
   cli: () => import('./cli/cases.ts'),
+  pg: () => import('./pg/cases.ts'),
 };
 
 function median(values: number[]): number {

@@ -217,10 +217,16 @@ export class Connection implements Queryable, AsyncDisposable, Disposable {
       }
       const unlinkSignal = onAbort(signal, halt);
       const unlinkScope = onAbort(scope, halt);
+      const start = clock.now();
       const settle = (ok: boolean, value: unknown) => {
         timer?.clear();
         unlinkSignal();
         unlinkScope();
+        // An in-process database blocks this thread while it runs, so its deadline is checked at the end.
+        if (stopped === undefined && !session.cancellable && clock.now() - start >= timeout) {
+          metrics?.queryTimeouts.inc();
+          stopped = { error: new PgQueryTimeoutError(`Query ran past its ${timeout} ms timeout (the embedded database cannot stop a statement)`) };
+        }
         if (stopped === undefined) {
           if (ok) resolve(value as QueryResult);
           else reject(value);

@@ -2,8 +2,17 @@
 // (PGlite), so examples and `npm start` work with no server. It is one session, so a pool over it
 // has max 1 and serialises everything — correct, since PGlite is single-connection.
 //
+// An in-memory PGlite runs initdb on every start (seconds, half a minute on a loaded machine),
+// so the first one writes its fresh data directory to a template in the OS temp directory and
+// later ones load that (about a second). The template is keyed by the PGlite build.
+//
 // What differs from a server: a running statement cannot be cancelled (the WASM runs on this
 // thread), so a timeout takes effect when the statement returns; and there is one connection.
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { PGlite } from '@electric-sql/pglite';
 import { toPgError } from './errors.ts';
 import type { QueryResult, Session, TxStatus } from './session.ts';
@@ -73,7 +82,7 @@ export class EmbeddedDatabase {
   }
 
   async open(): Promise<Session> {
-    this.#db ??= import('@electric-sql/pglite').then(({ PGlite }) => PGlite.create(this.#dataDir));
+    this.#db ??= this.#dataDir === undefined ? openInMemory() : import('@electric-sql/pglite').then(({ PGlite }) => PGlite.create(this.#dataDir));
     return new EmbeddedSession(await this.#db);
   }
 
@@ -82,4 +91,31 @@ export class EmbeddedDatabase {
     this.#db = undefined;
     if (db !== undefined) await (await db).close();
   }
+}
+
+async function openInMemory(): Promise<PGlite> {
+  const { PGlite } = await import('@electric-sql/pglite');
+  const entry = fileURLToPath(import.meta.resolve('@electric-sql/pglite'));
+  const { size, mtimeMs } = await stat(entry);
+  const key = createHash('sha256').update(`${entry}:${size}:${mtimeMs}`).digest('hex').slice(0, 16);
+  const template = join(tmpdir(), 'spate-pglite', `${key}.tar`);
+  const cached = await readFile(template).catch(() => undefined);
+  if (cached !== undefined) {
+    try {
+      return await PGlite.create({ loadDataDir: new Blob([cached]) });
+    } catch {
+      // A damaged template: fall through and write a new one.
+    }
+  }
+  const db = await PGlite.create();
+  try {
+    const dump = Buffer.from(await (await db.dumpDataDir('none')).arrayBuffer());
+    await mkdir(join(tmpdir(), 'spate-pglite'), { recursive: true });
+    const temp = `${template}.${process.pid}.tmp`;
+    await writeFile(temp, dump, { flush: true });
+    await rename(temp, template);
+  } catch {
+    // Without a template the next start is only slower.
+  }
+  return db;
 }

@@ -52,7 +52,7 @@ export interface PoolOptions {
   cancelGrace?: number | undefined;
   /** Where metrics go; `false` for none. @default defaultRegistry of spate/observe */
   metrics?: MetricsRegistry | false | undefined;
-  /** The `pool` label of the metrics. @default 'default' */
+  /** The `pool` label of the metrics. @default 'default', then 'default_2', … for later pools */
   name?: string | undefined;
   /** @default the default clock, read at construction */
   clock?: Clock | undefined;
@@ -105,6 +105,9 @@ export function parseDatabaseUrl(url: string): { kind: 'server'; config: ServerC
   throw new InvalidArgumentError(`Expected \`url\` to start with postgres://, postgresql:// or pglite://, got ${JSON.stringify(url)}`);
 }
 
+let pools = 0;
+const nextName = () => (++pools === 1 ? 'default' : `default_${pools}`);
+
 interface Context extends ConnectionContext {
   readonly metrics: PoolMetrics | undefined;
 }
@@ -139,7 +142,7 @@ export class Pool implements Queryable, AsyncDisposable {
       commandTimeout = Infinity,
       cancelGrace = 5000,
       metrics = defaultRegistry,
-      name = 'default',
+      name = nextName(),
       clock = getClock(),
     } = options;
     checkInteger('max', max, 1);
@@ -203,7 +206,8 @@ export class Pool implements Queryable, AsyncDisposable {
         this.#gauges();
       }
       const session = lease.resource;
-      if (session.broken || performance.now() - session.createdAt >= this.#maxLifetime) {
+      // A session opened for this very acquire is never too old (maxLifetime 0 would spin).
+      if (session.broken || (session.createdAt < start && performance.now() - session.createdAt >= this.#maxLifetime)) {
         void lease.destroy();
         continue;
       }

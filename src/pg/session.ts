@@ -49,20 +49,21 @@ export type ServerConfig = pg.ClientConfig;
 
 class ServerSession implements Session {
   readonly createdAt = performance.now();
-  broken = false;
+  #broken = false;
+  #ended = false;
   txStatus: TxStatus = 'I';
-  readonly cancellable: boolean;
+  readonly cancellable = true;
   readonly #client: pg.Client;
   #closing: Promise<void> | undefined;
 
   constructor(client: pg.Client) {
     this.#client = client;
-    this.cancellable = !(client as unknown as { ssl?: unknown }).ssl;
     client.on('error', () => {
-      this.broken = true;
+      this.#broken = true;
     });
     client.on('end', () => {
-      this.broken = true;
+      this.#broken = true;
+      this.#ended = true;
     });
     const connection = (client as unknown as { connection: NodeJS.EventEmitter }).connection;
     connection.on('readyForQuery', (msg: { status: string }) => {
@@ -70,12 +71,18 @@ class ServerSession implements Session {
     });
   }
 
+  get broken(): boolean {
+    return this.#broken || (this.#client as unknown as { _queryable: boolean })._queryable === false;
+  }
+
   exec(text: string, values?: readonly unknown[]): Promise<QueryResult> {
     return this.#client.query(text, values as unknown[] | undefined).then(
       (result) => result,
       (error: unknown) => {
+        // A FATAL from the server (terminated, shutting down) ends the session before 'end' arrives.
+        const severity = (error as { severity?: unknown }).severity;
         const mapped = toPgError(error);
-        if (mapped instanceof PgConnectionError) this.broken = true;
+        if (mapped instanceof PgConnectionError || severity === 'FATAL' || severity === 'PANIC') this.#broken = true;
         throw mapped;
       },
     );
@@ -102,15 +109,31 @@ class ServerSession implements Session {
   }
 
   close(): Promise<void> {
-    this.broken = true;
-    this.#closing ??= this.#client.end().catch(() => undefined);
+    this.#broken = true;
+    if (this.#ended) return Promise.resolve();
+    // end() never settles on a socket that is already gone, so it gets a deadline.
+    this.#closing ??= new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#streamDestroy();
+        resolve();
+      }, 2000);
+      timer.unref();
+      this.#client.end().then(
+        () => (clearTimeout(timer), resolve()),
+        () => (clearTimeout(timer), resolve()),
+      );
+    });
     return this.#closing;
   }
 
-  destroy(): void {
-    this.broken = true;
+  #streamDestroy(): void {
     const stream = (this.#client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream;
     stream?.destroy();
+  }
+
+  destroy(): void {
+    this.#broken = true;
+    this.#streamDestroy();
     void this.close();
   }
 }

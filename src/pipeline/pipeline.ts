@@ -525,7 +525,8 @@ class StageRun {
   #fastOutputs(env: Env, value: unknown): Env | null {
     switch (this.stage.kind) {
       case 'map':
-        return { v: value, o: env.o };
+        env.v = value; // the worker owns `env` once taken: reuse it rather than allocate per item
+        return env;
       case 'filter':
         if (value) return env;
         this.run.release(env.o);

@@ -4,7 +4,7 @@
 //
 // Invariants: readers wait only while the channel is empty and open; writers only while it is
 // full. `close()` lets the readers drain what is left; `abort(reason)` rejects every waiter.
-import { Deque } from '../core/index.ts';
+import { Deque } from '../core/deque.ts';
 
 interface Waiter {
   resolve: () => void;

@@ -66,7 +66,7 @@ export function cases(quick: boolean): Case[] {
         lines('readline'),
         {
           impl: 'aiofiles',
-          command: [pyAiofiles ?? 'python3', 'python/pipeline_bench.py', 'lines', join(dir, `lines-${mb}mb.txt`), join(dir, 'out-aiofiles.jsonl')],
+          command: [pyAiofiles ?? 'python3', 'python/pipeline_bench.py', 'lines', join(dir, `lines-${mb}mb.txt`), join(dir, 'out-aiofiles.jsonl'), '--limit-mb=2'],
           skip: () => (pyAiofiles ? undefined : 'python3-aiofiles is not installed (apt-get install python3-aiofiles)'),
         },
       ],

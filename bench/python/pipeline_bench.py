@@ -1,6 +1,6 @@
 """asyncio's side of the pipeline benchmarks. Usage:
   python3 pipeline_bench.py local --n=1000000        seed 002's DataPipeline: producer, 16 workers, Queue(100), output queue
-  python3 pipeline_bench.py lines <in> <out>         seed 004's aiofiles: async for line in f, await out.write(...)
+  python3 pipeline_bench.py lines <in> <out> [--limit-mb=20]   seed 004's aiofiles: async for line in f, await out.write(...)
 """
 import asyncio
 import json
@@ -10,9 +10,9 @@ import sys
 import time
 
 
-def report(value):
+def report(value, **extra):
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({'value': value, 'rss_mb': round(rss_mb, 1)}))
+    print(json.dumps({'value': value, 'rss_mb': round(rss_mb, 1), **extra}))
 
 
 class DataPipeline:
@@ -70,25 +70,32 @@ async def local(n):
     source = ('{"id":%d,"v":%d}' % (i, i % 97) for i in range(n))
     p = DataPipeline()
     start = time.perf_counter()
+    cpu0 = time.process_time()
     await p.run_pipeline(source)
     seconds = time.perf_counter() - start
+    cpu = time.process_time() - cpu0
     assert p.count == n, p.count
-    report(n / seconds)
+    report(n / seconds, items_per_cpu_s=round(n / cpu))
 
 
-async def lines(src, dst):
+async def lines(src, dst, limit_mb):
     try:
         import aiofiles
     except ImportError:
         print(json.dumps({'skipped': 'python3-aiofiles is not installed (apt-get install python3-aiofiles)'}))
         return
-    size = os.path.getsize(src)
+    # aiofiles hands every line to a thread: it reads only the first `limit_mb` MB, and the rate is of those
+    limit = min(os.path.getsize(src), limit_mb * 1e6)
+    read = 0
     start = time.perf_counter()
     async with aiofiles.open(src, mode='r') as f, aiofiles.open(dst, mode='w') as out:
         async for line in f:
+            read += len(line)
             await out.write(json.dumps({'line': line.rstrip('\n')}) + '\n')
+            if read >= limit:
+                break
     seconds = time.perf_counter() - start
-    report(size / 1e6 / seconds)
+    report(read / 1e6 / seconds)
 
 
 if __name__ == '__main__':
@@ -100,4 +107,8 @@ if __name__ == '__main__':
                 n = int(float(arg[4:]))
         asyncio.run(local(n))
     else:
-        asyncio.run(lines(sys.argv[2], sys.argv[3]))
+        limit_mb = 20
+        for arg in sys.argv[4:]:
+            if arg.startswith('--limit-mb='):
+                limit_mb = float(arg[11:])
+        asyncio.run(lines(sys.argv[2], sys.argv[3], limit_mb))

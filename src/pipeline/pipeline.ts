@@ -346,7 +346,8 @@ class StageRun {
     if (s.ordered) this.#window = new Channel<number>(1);
     this.finished = new Promise((resolve) => { this.#done = resolve; });
     this.#async = !this.fast;
-    this.#slots = this.fast && !s.ordered;
+    // one slot keeps input order by itself, so an ordered stage of one worker needs no reorder window
+    this.#slots = this.fast && (!s.ordered || s.max === 1);
     this.#ctx = { signal: run.signal, attempt: 1, stage: stage.name };
     this.metricLatency = run.metrics?.histogram('spate_pipeline_latency_ms', { pipeline: run.name, stage: stage.name });
     this.#lastChange = run.clock.now();

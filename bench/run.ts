@@ -50,6 +50,7 @@ const groups: Record<string, () => Promise<{ cases: (quick: boolean) => Case[] }
   dash: () => import('./dash/cases.ts'),
   cli: () => import('./cli/cases.ts'),
   pg: () => import('./pg/cases.ts'),
+  pipeline: () => import('./pipeline/cases.ts'),
 };
 
 function median(values: number[]): number {

@@ -1,10 +1,10 @@
 // A bounded FIFO between two stages. Built for throughput: `offer`/`take` are synchronous and
 // allocate nothing, and only a full (or empty) channel costs a promise. Backpressure is the bound:
-// a writer that finds it full waits in `writable()` until a reader takes something.
+// a writer that finds it full waits in `writable()` until readers have taken it down to half.
 //
 // Invariants: readers wait only while the channel is empty and open; writers only while it is
 // full. `close()` lets the readers drain what is left; `abort(reason)` rejects every waiter.
-import { Deque } from '../core/index.ts';
+import { Deque } from '../core/deque.ts';
 
 interface Waiter {
   resolve: () => void;
@@ -20,8 +20,11 @@ export class Channel<T> {
   #aborted = false;
   #reason: unknown;
 
+  readonly #lowWater: number;
+
   constructor(capacity: number) {
     this.capacity = capacity;
+    this.#lowWater = Math.floor(capacity / 2);
   }
 
   get length(): number {
@@ -50,7 +53,11 @@ export class Channel<T> {
   /** The next item, or `undefined` when empty (then wait on `readable()` unless `done`). */
   take(): T | undefined {
     const item = this.#items.shift();
-    if (item !== undefined) this.#writers.shift()?.resolve();
+    // Writers are woken at half-empty, all at once, so they refill in a burst rather than one
+    // promise per item (a full channel would otherwise ping-pong on every take).
+    if (this.#writers.length > 0 && this.#items.length <= this.#lowWater) {
+      for (let w = this.#writers.shift(); w; w = this.#writers.shift()) w.resolve();
+    }
     return item;
   }
 

@@ -84,28 +84,45 @@ function fileTarget(path: string, format: (v: unknown) => string, options: FileT
   let fh: Promise<FileHandle> | undefined;
   let pending: string[] = [];
   let size = 0;
+  // Double-buffered: one chunk is being written while the next fills; the pipeline waits only
+  // when a chunk is full and the one before it is still on its way to the disk.
+  let writing: Promise<unknown> | undefined;
   const handle = () => (fh ??= open(temp, options.append ? 'a' : 'w'));
-  const flush = async () => {
+  const start = () => {
     const text = pending.join('');
     pending = [];
     size = 0;
-    await (await handle()).write(text);
+    const w = handle().then((f) => f.write(text));
+    writing = w;
+    w.then(() => { if (writing === w) writing = undefined; }, () => {});
+  };
+  const flush = async () => {
+    while (writing) await writing;
+    start();
   };
   return {
     write(value) {
       const line = format(value);
       pending.push(line);
       size += line.length;
-      return size >= chunkSize ? flush() : undefined;
+      if (size < chunkSize) return undefined;
+      if (!writing) {
+        start();
+        return undefined;
+      }
+      return flush();
     },
     async close() {
+      while (writing) await writing;
       if (size > 0 || !fh) await flush();
+      while (writing) await writing;
       const f = await handle();
       await f.sync();
       await f.close();
       if (!options.append) await rename(temp, path);
     },
     async abort() {
+      await writing?.catch(() => {});
       if (fh) await (await fh).close().catch(() => {});
       if (!options.append) await rm(temp, { force: true });
     },

@@ -11,9 +11,12 @@
 // filtered out, sunk or dead-lettered). The low-water mark — every position below it done — is the
 // checkpoint; a resume skips that many source items. Without a store nothing is tracked.
 import { Readable } from 'node:stream';
-import { type Clock, InvalidArgumentError, RateLimiter, getClock } from '../core/index.ts';
-import type { MetricsRegistry } from '../observe/index.ts';
-import { Histogram } from '../observe/index.ts';
+// Imports name files, not index.ts: a pipeline process loads only what it uses.
+import { type Clock, getClock } from '../core/clock.ts';
+import { InvalidArgumentError } from '../core/errors.ts';
+import { RateLimiter } from '../core/rate-limiter.ts';
+import { Histogram } from '../observe/histogram.ts';
+import type { MetricsRegistry } from '../observe/registry.ts';
 import { Autoscaler } from './autoscaler.ts';
 import { Channel } from './channel.ts';
 import { deadLetter } from './dead-letter.ts';
@@ -343,6 +346,8 @@ class StageRun {
     if (s.ordered) this.#window = new Channel<number>(1);
     this.finished = new Promise((resolve) => { this.#done = resolve; });
     this.#async = !this.fast;
+    // one slot keeps input order by itself, so an ordered stage of one worker needs no reorder window
+    this.#slots = this.fast && (!s.ordered || s.max === 1);
     this.#ctx = { signal: run.signal, attempt: 1, stage: stage.name };
     this.metricLatency = run.metrics?.histogram('spate_pipeline_latency_ms', { pipeline: run.name, stage: stage.name });
     this.#lastChange = run.clock.now();
@@ -365,8 +370,144 @@ class StageRun {
     this.#scale();
   }
 
+  // Slot mode: an unordered stage whose function is called directly (no timeout, retry or rate
+  // limit) runs without worker loops. `#drive` starts calls while fewer than `target` are in
+  // flight and settles each with a callback — no async-function resumption per item, which is
+  // most of the cost of a cheap async step. Outputs a full next stage refuses wait in #held, and
+  // while any wait no new call starts (so memory stays bounded by the buffers and `target`).
+  readonly #slots: boolean;
+  #driving = false;
+  #again = false;
+  #waitingInput = false;
+  #pushing = false;
+  readonly #held: Env[] = [];
+
+  #drive(): void {
+    if (this.#driving) {
+      this.#again = true;
+      return;
+    }
+    this.#driving = true;
+    try {
+      do {
+        this.#again = false;
+        if (this.#pushing || !this.#release()) break;
+        const from = this.input;
+        while (this.inFlight < this.target && this.#held.length === 0) {
+          const env = from.take();
+          if (env === undefined) break;
+          this.#call(env);
+        }
+        if (this.#held.length > 0) {
+          this.#again = true;
+          continue;
+        }
+        if (this.inFlight < this.target && from.length === 0 && !from.done && !this.#waitingInput) {
+          this.#waitingInput = true;
+          from.readable().then(() => { this.#waitingInput = false; this.#drive(); }, () => { this.#waitingInput = false; this.#slotFinish(); });
+        }
+      } while (this.#again);
+    } catch (error) {
+      this.run.fail(error);
+    } finally {
+      this.#driving = false;
+    }
+    this.#slotFinish();
+  }
+
+  #call(env: Env): void {
+    this.in++;
+    const run = this.run;
+    // the autoscaler needs every call's time; otherwise one in 8 (async) or 64 (sync) is plenty
+    const timed = this.autoscaler !== undefined || (++this.#count & (this.#async ? 7 : 63)) === 0;
+    const t0 = timed ? run.clock.now() : 0;
+    if (timed) this.#account(t0);
+    this.inFlight++;
+    let value: unknown;
+    try {
+      value = (this.stage.fn as StageFn<unknown, unknown>)(env.v, this.#ctx);
+    } catch (error) {
+      this.#settleFailure(env, error, timed, t0);
+      return;
+    }
+    if (value !== null && typeof value === 'object' && typeof (value as PromiseLike<unknown>).then === 'function') {
+      this.#async = true;
+      (value as PromiseLike<unknown>).then(
+        (v) => { this.#settle(env, v, timed, t0); this.#drive(); },
+        (error: unknown) => { this.#settleFailure(env, error, timed, t0); },
+      );
+      return;
+    }
+    this.#settle(env, value, timed, t0);
+  }
+
+  #timing(timed: boolean, t0: number): void {
+    if (timed) {
+      const t1 = this.run.clock.now();
+      this.#account(t1);
+      this.inFlight--;
+      this.latency.record(t1 - t0);
+      this.metricLatency?.record(t1 - t0);
+    } else {
+      this.inFlight--;
+    }
+  }
+
+  #settle(env: Env, value: unknown, timed: boolean, t0: number): void {
+    this.#timing(timed, t0);
+    const out = this.#fastOutputs(env, value);
+    if (out === null) return;
+    this.out++;
+    try {
+      if (this.#pushing || this.#held.length > 0 || !this.next.offer(out)) this.#held.push(out);
+    } catch (error) {
+      this.run.fail(error); // the next stage was aborted
+    }
+  }
+
+  #settleFailure(env: Env, error: unknown, timed: boolean, t0: number): void {
+    if (this.run.signal.aborted) {
+      this.#timing(timed, t0);
+      this.#slotFinish();
+      return;
+    }
+    this.inFlight++; // the dead letter is being stored: still in flight
+    this.#timing(timed, t0);
+    this.#failed(env, error, 1).then(
+      () => { this.inFlight--; this.#drive(); },
+      (e: unknown) => { this.inFlight--; this.run.fail(e); this.#slotFinish(); },
+    );
+  }
+
+  /** Offers the held outputs; false (and one push waiting for room) while the next stage is full. */
+  #release(): boolean {
+    while (this.#held.length > 0) {
+      if (!this.next.offer(this.#held[0]!)) {
+        this.#pushing = true;
+        this.next.push(this.#held.shift()!).then(
+          () => { this.#pushing = false; this.#drive(); },
+          (e: unknown) => { this.#pushing = false; this.#held.length = 0; this.run.fail(e); this.#slotFinish(); },
+        );
+        return false;
+      }
+      this.#held.shift();
+    }
+    return true;
+  }
+
+  #slotFinish(): void {
+    if (this.#finished || this.#driving || this.#pushing || this.inFlight > 0 || this.#held.length > 0 || !this.input.done) return;
+    this.#finished = true;
+    this.#done();
+  }
+
   /** Brings the worker count to `target` (new loops start; extra ones leave after their item). */
   #scale(): void {
+    if (this.#slots) {
+      this.workers = this.target;
+      this.#drive();
+      return;
+    }
     while (this.workers < this.target && !this.#finished) {
       this.workers++;
       this.#work().catch((e: unknown) => this.run.fail(e));
@@ -525,7 +666,8 @@ class StageRun {
   #fastOutputs(env: Env, value: unknown): Env | null {
     switch (this.stage.kind) {
       case 'map':
-        return { v: value, o: env.o };
+        env.v = value; // the worker owns `env` once taken: reuse it rather than allocate per item
+        return env;
       case 'filter':
         if (value) return env;
         this.run.release(env.o);

@@ -2,7 +2,7 @@
 // every item is completely done), its dead letters, and the rows of a keyed sink. One small
 // async interface, so a Postgres backend can sit beside the SQLite one; every method is scoped by
 // the pipeline's name, so one store can hold several pipelines.
-import { SqliteDb, type SqliteOptions } from '../store/index.ts';
+import { SqliteDb, type SqliteOptions } from '../store/sqlite.ts';
 import type { DeadLetter, StoredDeadLetter } from './dead-letter.ts';
 
 export interface DeadLetterQuery {

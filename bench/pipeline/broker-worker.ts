@@ -1,6 +1,6 @@
 // One worker process of the broker benchmarks: spate's worker or the bare client's consumer,
 // doing the same work at the same concurrency. Connects, prints `ready`, starts consuming on
-// `go` from stdin, prints `+100` every 100 items and exits on `stop`.
+// `go` from stdin, prints `+k` as k items finish and exits on `stop`.
 import { createInterface } from 'node:readline';
 
 const [impl = 'spate', kind = 'bullmq', queue = 'bench', c = '16'] = process.argv.slice(2);
@@ -14,11 +14,14 @@ async function work(item: { n: number }): Promise<number> {
   return item.n * item.n;
 }
 
-let done = 0;
+// Progress goes out as `+k` lines, at most one per event-loop turn.
+let pending = 0;
 const tick = (k = 1): void => {
-  const before = Math.floor(done / 100);
-  done += k;
-  for (let i = before; i < Math.floor(done / 100); i++) process.stdout.write('+100\n');
+  if (pending === 0) setImmediate(() => {
+    process.stdout.write(`+${pending}\n`);
+    pending = 0;
+  });
+  pending += k;
 };
 
 let start: () => Promise<void>;

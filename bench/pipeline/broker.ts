@@ -28,7 +28,7 @@ try {
   const ready = workers.map((w) => new Promise<void>((resolve) => {
     createInterface({ input: w.stdout }).on('line', (line) => {
       if (line === 'ready') resolve();
-      if (line === '+100' && (done += 100) >= opts.n) finish();
+      if (line.startsWith('+') && (done += Number(line.slice(1))) >= opts.n) finish();
     });
   }));
   await Promise.all(ready);

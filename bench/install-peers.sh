@@ -4,4 +4,4 @@
 # as `skipped` with the reason, never dropped silently.
 set -euo pipefail
 apt-get update -qq
-apt-get install -y -qq python3-aiohttp python3-websockets python3-scrapy aria2 wrk curl wget
+apt-get install -y -qq python3-aiohttp python3-websockets python3-scrapy python3-aiofiles aria2 wrk curl wget

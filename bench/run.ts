@@ -43,6 +43,7 @@ const groups: Record<string, () => Promise<{ cases: (quick: boolean) => Case[] }
   serve: () => import('./serve/cases.ts'),
   crawl: () => import('./crawl/cases.ts'),
   download: () => import('./download/cases.ts'),
+  pipeline: () => import('./pipeline/cases.ts'),
 };
 
 function median(values: number[]): number {

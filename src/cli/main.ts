@@ -11,7 +11,6 @@ import { register as registerServeApi } from './serve-api.ts';
 import { register as registerServeNet } from './serve-net.ts';
 import { register as registerTour } from './tour.ts';
 import { register as registerWs } from './ws.ts';
-import { register as registerWorker } from './worker.ts';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -30,7 +29,8 @@ registerBench(program);
 registerServeApi(program);
 registerServeNet(program);
 registerWs(program);
-registerWorker(program);
+(await import('./pipeline.ts')).register(program);
+(await import('./worker.ts')).register(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -2,3 +2,12 @@
 export { type StageKind, type StageContext, type StageFn, type AutoscaleOptions, type StageRetryOptions, type StageOptions, type BatchOptions, type StageSettings, type Stage, defineStage, outputsOf } from './stage.ts';
 export { type DeadLetter, type DeadLetterError, type StoredDeadLetter, describeError, deadLetter } from './dead-letter.ts';
 export { type Outcome, type InvokeOptions, invoke } from './invoke.ts';
+export { type Observation, type AutoscalerSettings, Autoscaler } from './autoscaler.ts';
+export { type DeadLetterQuery, type PipelineStore, MemoryPipelineStore, SqlitePipelineStore } from './store.ts';
+export {
+  type Source, type ChunkedSource, type PipelineOptions, type RunOptions, type StageStats, type PipelineStats, type RunResult, type Target,
+  chunked, pipeline, Pipeline,
+} from './pipeline.ts';
+export {
+  type FileTargetOptions, splitLines, lines, httpLines, linesFile, jsonlFile, toWritable, toWebWritable, keyedSink, exportRows, duplex, webTransform,
+} from './io.ts';

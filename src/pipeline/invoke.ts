@@ -2,7 +2,10 @@
 // Transport-independent: the in-process runner and the broker workers both call it. An abort of
 // the caller's signal rejects with `signal.reason`; any other failure is an outcome, never thrown,
 // so the caller decides between dead letter and fail-fast.
-import { type Clock, type RateLimiter, type RetryEvent, getClock, retry, retryAttempts, timeout } from '../core/index.ts';
+import { type Clock, getClock } from '../core/clock.ts';
+import type { RateLimiter } from '../core/rate-limiter.ts';
+import { type RetryEvent, retry, retryAttempts } from '../core/retry.ts';
+import { timeout } from '../core/timeout.ts';
 import { type Stage, type StageContext, outputsOf } from './stage.ts';
 
 export type Outcome =

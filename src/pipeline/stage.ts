@@ -17,7 +17,8 @@
 // What a kind does with the function's value, as a list of outputs (see `outputsOf`):
 //   map → [value]; filter → value ? [input] : []; flatMap → [...value]; tap → [input];
 //   batch → fn ? [value] : [input]; sink → [].
-import { type Backoff, InvalidArgumentError, exponentialBackoff } from '../core/index.ts';
+import { type Backoff, exponentialBackoff } from '../core/backoff.ts';
+import { InvalidArgumentError } from '../core/errors.ts';
 import { checkFunction, checkInteger, checkNonNegative } from '../core/validate.ts';
 
 export type StageKind = 'map' | 'filter' | 'flatMap' | 'batch' | 'tap' | 'sink';

@@ -1,0 +1,217 @@
+// `spate pipeline run <module>` and `spate pipeline dlq list|replay|purge`: runs a pipeline a
+// module exports, with progress on stderr, durable state with --state, and its dead letters.
+import type { Command } from 'commander';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { type PipelineStats, type PipelineStore, Pipeline, SqlitePipelineStore, exportRows, jsonlFile, keyedSink, toWritable } from '../pipeline/index.ts';
+import { integer } from './parse.ts';
+
+export interface PipelineRunOptions {
+  state?: string | undefined;
+  resume?: boolean | undefined;
+  fresh?: boolean | undefined;
+  output?: string | undefined;
+  json?: boolean | undefined;
+  quiet?: boolean | undefined;
+  name?: string | undefined;
+  progressInterval: number;
+}
+
+class UsageError extends Error {}
+
+/**
+ * Loads a module's pipeline: its default export (or `pipeline` export), a Pipeline or a function
+ * returning one (given `{ args }`).
+ */
+export async function loadPipeline(module: string, args: readonly string[] = []): Promise<Pipeline<unknown>> {
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(pathToFileURL(resolve(module)).href)) as Record<string, unknown>;
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ERR_MODULE_NOT_FOUND') throw new UsageError(`cannot load ${module}: ${(error as Error).message}`);
+    throw error;
+  }
+  let value = mod.default ?? mod.pipeline;
+  if (typeof value === 'function' && !(value instanceof Pipeline)) value = await (value as (ctx: { args: readonly string[] }) => unknown)({ args });
+  if (!(value instanceof Pipeline)) throw new UsageError(`${module} must export a pipeline (default export or \`pipeline\`), or a function returning one`);
+  return value as Pipeline<unknown>;
+}
+
+function progressLine(s: PipelineStats): string {
+  const stages = s.stages.map((st) => `${st.name} ${st.in}→${st.out} q${st.queued} ${st.inFlight}/${st.workers}w${st.deadLetters ? ` ${st.deadLetters}dl` : ''}`).join(' | ');
+  const rate = s.elapsed > 0 ? (s.read / s.elapsed) * 1000 : 0;
+  return `pipeline ${s.name}: read ${s.read} (${rate.toFixed(0)}/s)${s.checkpoint ? `, checkpoint ${s.checkpoint}` : ''}, ${s.deadLetters} dead | ${stages}`;
+}
+
+/** Runs the command as the CLI does; resolves with the exit code (0, 1 with dead letters, 130 interrupted). */
+export async function runPipelineCommand(module: string, opts: PipelineRunOptions, signals: { drain?: AbortSignal; stop?: AbortSignal } = {}): Promise<number> {
+  if (opts.resume && opts.fresh) throw new UsageError('--resume and --fresh cannot go together');
+  let p = await loadPipeline(module);
+  let store: PipelineStore | undefined;
+  if (opts.state) {
+    store = SqlitePipelineStore.open(opts.state);
+    p = p.with({ store, durable: true, ...(opts.name ? { name: opts.name } : {}) });
+    const saved = await store.getCheckpoint(p.name);
+    if (saved !== undefined && !opts.resume && !opts.fresh) {
+      await store.close();
+      throw new UsageError(`${opts.state} holds a run of '${p.name}' at position ${saved}: pass --resume to continue it or --fresh to start over`);
+    }
+  } else if (opts.name) {
+    p = p.with({ name: opts.name });
+  }
+  const err = process.stderr;
+  const progress = opts.json || opts.quiet ? undefined : (s: PipelineStats) => err.write(`${progressLine(s)}\n`);
+  let interrupted = false;
+  let result: PipelineStats;
+  try {
+    const runOptions = { fresh: opts.fresh, drain: signals.drain, signal: signals.stop, onProgress: progress, progressInterval: opts.progressInterval };
+    if (store && opts.output !== undefined) {
+      // across resumes the output is the store's keyed rows, written out whole once the run is done
+      result = await p.into(keyedSink(store, p.name), runOptions);
+      if (result.status === 'done') {
+        if (opts.output === '-') {
+          for await (const row of store.rows(p.name)) process.stdout.write(`${JSON.stringify(row.value)}\n`);
+        } else {
+          await exportRows(store, p.name, opts.output);
+        }
+      }
+    } else {
+      const target = opts.output === undefined ? undefined : opts.output === '-' ? toWritable(process.stdout, { end: false }) : jsonlFile(opts.output);
+      const out = target && opts.output === '-'
+        ? { write: (v: unknown, k: string | undefined) => target.write(`${JSON.stringify(v)}\n`, k), close: () => target.close(), abort: (e: unknown) => target.abort(e) }
+        : target;
+      result = out ? await p.into(out, runOptions) : await p.run(runOptions);
+    }
+    interrupted = result.status === 'drained';
+  } catch (error) {
+    if (!signals.stop?.aborted) throw error;
+    interrupted = true;
+    result = p.stats();
+  }
+  // dead letters of earlier runs (before a resume) count too: the job has items that failed
+  let dead = result.deadLetters;
+  try {
+    if (store) dead = Math.max(dead, (await store.listDeadLetters(p.name)).length);
+  } finally {
+    await store?.close();
+  }
+  if (opts.json) process.stdout.write(`${JSON.stringify({ ...result, interrupted })}\n`);
+  else if (!opts.quiet) {
+    err.write(`${progressLine(result)}\n`);
+    err.write(`${interrupted ? 'interrupted: ' : ''}${result.read} read, ${result.deadLetters} dead letters in ${(result.elapsed / 1000).toFixed(2)} s\n`);
+    if (interrupted && opts.state) err.write('run the same command with --resume to continue\n');
+  }
+  if (interrupted) return 130;
+  return dead > 0 ? 1 : 0;
+}
+
+async function dlq(action: 'list' | 'replay' | 'purge', module: string | undefined, opts: { state: string; name?: string; json?: boolean; id?: number[] }): Promise<number> {
+  const store = SqlitePipelineStore.open(opts.state);
+  try {
+    let p: Pipeline<unknown> | undefined;
+    if (module !== undefined) p = (await loadPipeline(module)).with({ store });
+    const name = opts.name ?? p?.name ?? 'pipeline';
+    const letters = await store.listDeadLetters(name);
+    const chosen = opts.id && opts.id.length > 0 ? letters.filter((l) => opts.id!.includes(l.id)) : letters;
+    if (action === 'list') {
+      for (const l of chosen) {
+        process.stdout.write(opts.json
+          ? `${JSON.stringify(l)}\n`
+          : `${l.id}\t${l.stage}\t${l.error.name}${l.error.code ? ` ${l.error.code}` : ''}: ${l.error.message}\t${l.attempts} attempts\t${new Date(l.at).toISOString()}\t${JSON.stringify(l.item)}\n`);
+      }
+      if (!opts.json) process.stderr.write(`${chosen.length} dead letters in '${name}'\n`);
+      return 0;
+    }
+    if (action === 'purge') {
+      const n = await store.removeDeadLetters(name, opts.id && opts.id.length > 0 ? opts.id : undefined);
+      process.stderr.write(`purged ${n} dead letters from '${name}'\n`);
+      return 0;
+    }
+    if (!p) throw new UsageError('replay needs the module: spate pipeline dlq replay <module> --state <file>');
+    const r = await p.with({ name }).replay(chosen);
+    if (opts.json) process.stdout.write(`${JSON.stringify(r)}\n`);
+    else process.stderr.write(`replayed ${r.replayed}, failed again ${r.failed}\n`);
+    return r.failed > 0 ? 1 : 0;
+  } finally {
+    await store.close();
+  }
+}
+
+function report(command: string, error: unknown): number {
+  const usage = error instanceof UsageError || (error as { code?: string }).code === 'SPATE_INVALID_ARGUMENT';
+  process.stderr.write(usage
+    ? `spate ${command}: ${(error as Error).message} (see spate ${command} --help)\n`
+    : `spate ${command}: ${error instanceof Error ? error.message : String(error)}\n`);
+  return usage ? 2 : 1;
+}
+
+/** Adds `spate pipeline`. */
+export function register(program: Command): void {
+  const cmd = program.command('pipeline').description('Run a data pipeline a module exports (stages, backpressure, dynamic workers, dead letters, checkpoints; docs/pipeline.md).');
+  cmd
+    .command('run')
+    .description('Run the pipeline a module exports; progress on stderr.')
+    .argument('<module>', 'a .ts/.js module whose default export is a pipeline (or a function returning one)')
+    .option('--state <file>', 'durable mode: checkpoints and dead letters in this SQLite file')
+    .option('--resume', 'continue the run saved in --state from its checkpoint')
+    .option('--fresh', 'forget the run saved in --state and start over')
+    .option('-o, --output <file>', 'write the outputs as JSONL (complete or absent; - for stdout)')
+    .option('--name <name>', 'the pipeline name in the state file (default: the module\'s)')
+    .option('--json', 'the final stats as JSON on stdout, no progress')
+    .option('--quiet', 'no progress')
+    .option('--progress-interval <ms>', 'how often a progress line is printed', integer(1), 1000)
+    .addHelpText('after', '\nExit codes: 0 done, 1 some items became dead letters, 2 usage, 130 interrupted (Ctrl-C drains: in-flight items finish, then a checkpoint; twice stops now).\n\nExample:\n  spate pipeline run examples/pipeline/checkpoints.ts --state state.sqlite\n  spate pipeline run examples/pipeline/checkpoints.ts --state state.sqlite --resume\n')
+    .action(async (module: string, opts: PipelineRunOptions) => {
+      const drain = new AbortController();
+      const stop = new AbortController();
+      let interrupts = 0;
+      const onSignal = () => {
+        interrupts++;
+        if (interrupts === 1) {
+          process.stderr.write('\npipeline: draining (in-flight items finish; Ctrl-C again to stop now)\n');
+          drain.abort();
+        } else {
+          stop.abort(new Error('interrupted'));
+        }
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      try {
+        process.exitCode = await runPipelineCommand(module, opts, { drain: drain.signal, stop: stop.signal });
+      } catch (error) {
+        process.exitCode = report('pipeline run', error);
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+    });
+  const dl = cmd.command('dlq').description('The dead letters in a state file: list, replay through their stage, purge.');
+  const ids = (value: string, previous: number[] = []) => [...previous, integer(1)(value)];
+  dl.command('list')
+    .description('List dead letters: id, stage, error, attempts, time, item.')
+    .requiredOption('--state <file>', 'the SQLite state file')
+    .option('--name <name>', 'the pipeline name', 'pipeline')
+    .option('--id <id>', 'only this one (repeatable)', ids)
+    .option('--json', 'one JSON record per line')
+    .action(async (opts: { state: string; name: string; json?: boolean; id?: number[] }) => {
+      try { process.exitCode = await dlq('list', undefined, opts); } catch (error) { process.exitCode = report('pipeline dlq list', error); }
+    });
+  dl.command('replay')
+    .description('Run dead letters again from their stage on; those that pass leave the store.')
+    .argument('<module>', 'the module the pipeline came from')
+    .requiredOption('--state <file>', 'the SQLite state file')
+    .option('--name <name>', 'the pipeline name (default: the module\'s)')
+    .option('--id <id>', 'only this one (repeatable)', ids)
+    .option('--json', 'the counts as JSON')
+    .action(async (module: string, opts: { state: string; name?: string; json?: boolean; id?: number[] }) => {
+      try { process.exitCode = await dlq('replay', module, opts); } catch (error) { process.exitCode = report('pipeline dlq replay', error); }
+    });
+  dl.command('purge')
+    .description('Delete dead letters (all of the pipeline\'s, or those given with --id).')
+    .requiredOption('--state <file>', 'the SQLite state file')
+    .option('--name <name>', 'the pipeline name', 'pipeline')
+    .option('--id <id>', 'only this one (repeatable)', ids)
+    .action(async (opts: { state: string; name: string; id?: number[] }) => {
+      try { process.exitCode = await dlq('purge', undefined, opts); } catch (error) { process.exitCode = report('pipeline dlq purge', error); }
+    });
+}

@@ -1,0 +1,84 @@
+// `spate pipeline` as a user runs it: a child process.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+const slow = fileURLToPath(new URL('../pipeline/fixtures/slow-module.ts', import.meta.url));
+const example = fileURLToPath(new URL('../../examples/pipeline/module.ts', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'spate-pipeline-cli-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Run { code: number | null; stdout: string; stderr: string }
+
+function cli(args: string[], onStderr?: (text: string, child: ReturnType<typeof spawn>) => void): Promise<Run> {
+  const child = spawn(process.execPath, [main, 'pipeline', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c));
+  child.stderr.on('data', (c: Buffer) => { stderr += c; onStderr?.(stderr, child); });
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+test('spate pipeline run - writes the outputs, reports dead letters with exit 1, --json stats on stdout', async () => {
+  const out = join(dir, 'squares.jsonl');
+  const r = await cli(['run', example, '-o', out, '--json']);
+  assert.equal(r.code, 1, r.stderr);
+  const stats = JSON.parse(r.stdout) as { read: number; deadLetters: number; status: string };
+  assert.deepEqual([stats.read, stats.deadLetters, stats.status], [100, 1, 'done']);
+  const rows = readFileSync(out, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as { x: number });
+  assert.equal(rows.length, 99);
+  assert.ok(!rows.some((r) => r.x === 13));
+});
+
+test('spate pipeline run - usage errors exit 2 with one line', async () => {
+  const missing = await cli(['run', join(dir, 'nope.ts')]);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /^spate pipeline run: cannot load .* \(see spate pipeline run --help\)\n$/);
+  const both = await cli(['run', example, '--resume', '--fresh']);
+  assert.equal(both.code, 2);
+  assert.match(both.stderr, /--resume and --fresh/);
+});
+
+test('spate pipeline run - Ctrl-C drains and exits 130; a second run needs --resume or --fresh; --resume finishes; dlq list, replay, purge', async () => {
+  const state = join(dir, 'slow.sqlite');
+  const out = join(dir, 'slow-1.jsonl');
+  let sent = false;
+  const first = await cli(['run', slow, '--state', state, '-o', out, '--progress-interval', '20'], (text, child) => {
+    if (!sent && /checkpoint \d+/.test(text)) { sent = true; child.kill('SIGINT'); }
+  });
+  assert.equal(first.code, 130, first.stderr);
+  assert.match(first.stderr, /draining/);
+  assert.match(first.stderr, /run the same command with --resume/);
+  assert.equal(existsSync(out), false, 'an interrupted run leaves no partial output file');
+
+  const again = await cli(['run', slow, '--state', state]);
+  assert.equal(again.code, 2);
+  assert.match(again.stderr, /pass --resume to continue it or --fresh to start over/);
+
+  const resumed = await cli(['run', slow, '--state', state, '--resume', '--json', '-o', out]);
+  assert.equal(resumed.code, 1, resumed.stderr); // item 7's dead letter
+  const stats = JSON.parse(resumed.stdout) as { read: number; checkpoint: number; status: string };
+  assert.deepEqual([stats.read, stats.checkpoint, stats.status], [3000, 3000, 'done']);
+  const xs = readFileSync(out, 'utf8').trimEnd().split('\n').map((l) => (JSON.parse(l) as { x: number }).x).sort((a, b) => a - b);
+  assert.deepEqual(xs, Array.from({ length: 3000 }, (_, i) => i).filter((i) => i !== 7), 'the output holds both runs, each item once');
+
+  const list = await cli(['dlq', 'list', '--state', state, '--name', 'slow', '--json']);
+  assert.equal(list.code, 0);
+  const letters = list.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as { id: number; item: number; stage: string; error: { code: string } });
+  assert.deepEqual(letters.map((l) => [l.item, l.stage, l.error.code]), [[7, 'work', 'E7']]);
+
+  const replay = await cli(['dlq', 'replay', slow, '--state', state, '--json']);
+  assert.equal(replay.code, 1); // it fails again and goes back
+  assert.deepEqual(JSON.parse(replay.stdout), { replayed: 0, failed: 1 });
+
+  const purge = await cli(['dlq', 'purge', '--state', state, '--name', 'slow']);
+  assert.equal(purge.code, 0);
+  assert.match(purge.stderr, /purged 1 dead letters/);
+  const empty = await cli(['dlq', 'list', '--state', state, '--name', 'slow', '--json']);
+  assert.equal(empty.stdout, '');
+});

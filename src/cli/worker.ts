@@ -6,7 +6,8 @@ import { InvalidArgumentError } from 'commander';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type Broker, type Sink, type WorkerEvent, connectBroker } from '../pipeline/broker.ts';
-import { WorkerModuleError } from '../pipeline/broker-errors.ts';
+import { BrokerUrlError, WorkerModuleError } from '../pipeline/broker-errors.ts';
+import { InvalidArgumentError as SpateInvalidArgument } from '../core/index.ts';
 import type { Stage } from '../pipeline/stage.ts';
 import { integer } from './parse.ts';
 
@@ -42,7 +43,12 @@ function isStage(value: unknown): value is Stage {
 
 /** Loads a worker module and checks what it exports. */
 export async function loadWorkerModule(path: string): Promise<{ stage: Stage; sink: Sink | undefined; brokerOptions: Record<string, unknown> }> {
-  const mod = (await import(pathToFileURL(resolve(path)).href)) as WorkerModule;
+  let mod: WorkerModule;
+  try {
+    mod = (await import(pathToFileURL(resolve(path)).href)) as WorkerModule;
+  } catch (error) {
+    throw new WorkerModuleError(`cannot load ${path}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
   const stage = mod.stage ?? mod.default;
   if (!isStage(stage)) throw new WorkerModuleError(`${path} exports no stage: export \`stage\` (or a default) built with defineStage or a pipeline stage`);
   if (mod.sink !== undefined && typeof mod.sink !== 'function') throw new WorkerModuleError(`${path}: \`sink\` must be a function (outputs, { key, item, attempt })`);
@@ -133,7 +139,14 @@ export function register(program: Command): void {
         interrupted = true;
         controller.abort();
       });
-      const code = await runWorkerCommand(module, opts, controller.signal);
+      let code: number;
+      try {
+        code = await runWorkerCommand(module, opts, controller.signal);
+      } catch (error) {
+        if (!(error instanceof BrokerUrlError || error instanceof WorkerModuleError || error instanceof SpateInvalidArgument)) throw error;
+        process.stderr.write(`spate worker: ${error.message} (see spate worker --help)\n`);
+        code = 2;
+      }
       process.exitCode = interrupted ? 130 : code;
     });
 }

@@ -24,7 +24,7 @@ import { checkInteger } from '../core/validate.ts';
 import { ConsumerTimeoutError } from './broker-errors.ts';
 import {
   type AnyStage, type Broker, type BrokerDeadLetter, type BrokerOptions, type DeadLetters, type EnqueueOptions, type JobData, type Producer,
-  type Worker, type WorkerEvent, type WorkerOptions, type WorkerStats, attemptOnce, brokerSettings, isTimeout, retryDelay, workerSettings,
+  type Worker, type WorkerEvent, type WorkerOptions, type WorkerStats, attemptOnce, brokerSettings, retryDelay, workerSettings,
 } from './broker.ts';
 import { type DeadLetter, deadLetter } from './dead-letter.ts';
 
@@ -189,7 +189,17 @@ export class AmqpBroker implements Broker {
     const stats: WorkerStats = { done: 0, retried: 0, dead: 0, fenced: 0, inFlight: 0, concurrency };
     const emit = (event: WorkerEvent): void => options.onEvent?.(event);
     const limit = this.#consumerTimeout - 5000;
-    const inFlight = new Map<ConsumeMessage, { controller: AbortController; done: Promise<void> }>();
+    const inFlight = new Map<ConsumeMessage, { controller: AbortController; done: Promise<void>; started: number }>();
+    // One sweep for the consumer_timeout bound instead of a timer per job (the hot path stays timer-free).
+    const sweep = setInterval(() => {
+      const now = Date.now();
+      for (const f of inFlight.values()) {
+        if (now - f.started > limit && !f.controller.signal.aborted) {
+          f.controller.abort(new ConsumerTimeoutError(`Job ran past ${limit} ms, the limit below RabbitMQ's consumer_timeout (${this.#consumerTimeout} ms); set the stage's timeout lower or raise consumer_timeout`));
+        }
+      }
+    }, Math.min(1000, limit));
+    sweep.unref();
     let ch: Channel | undefined;
     let chEpoch: Epoch | undefined;
     let tag: string | undefined;
@@ -212,18 +222,15 @@ export class AmqpBroker implements Broker {
       };
       const results = await Promise.all(data.items.map(async (item, i): Promise<{ error: unknown } | undefined> => {
         try {
-          const outputs = await attemptOnce(stage, item, attempt, signal, limit);
+          const outputs = await attemptOnce(stage, item, attempt, signal);
           if (!this.#current(epoch)) return undefined;
           await options.sink?.(outputs, { key: data.keys[i]!, item, attempt });
           return undefined;
         } catch (error) {
-          if (isTimeout(error) && stage.options.timeout > limit) {
-            return { error: new ConsumerTimeoutError(`Job ran ${limit} ms, the limit below RabbitMQ's consumer_timeout (${this.#consumerTimeout} ms); set the stage's timeout lower or raise consumer_timeout`, { cause: error }) };
-          }
-          return { error };
+          return { error: signal.reason instanceof ConsumerTimeoutError ? signal.reason : error };
         }
       }));
-      if (signal.aborted) return settle('requeue');
+      if (signal.aborted && !(signal.reason instanceof ConsumerTimeoutError)) return settle('requeue');
       if (!this.#current(epoch)) {
         stats.fenced++;
         emit({ type: 'fenced', key: data.keys[0]!, attempt });
@@ -263,7 +270,7 @@ export class AmqpBroker implements Broker {
           stats.inFlight--;
           inFlight.delete(msg);
         });
-      inFlight.set(msg, { controller, done });
+      inFlight.set(msg, { controller, done, started: Date.now() });
     };
 
     const consumer: Consumer = {
@@ -302,6 +309,7 @@ export class AmqpBroker implements Broker {
       close: () => {
         closing ??= (async () => {
           stopping = true;
+          clearInterval(sweep);
           this.#consumers.delete(consumer);
           if (ch && tag) await ch.cancel(tag).catch(() => {});
           const all = Promise.all([...inFlight.values()].map((f) => f.done));

@@ -8,7 +8,7 @@
 // After the stage's `retry.retries`, the job goes to the broker's dead letters with the
 // `DeadLetter` record of dead-letter.ts. Delivery is at least once; outputs reach the worker's
 // `sink` keyed by the job's key, so a keyed sink (upsert) gives every item exactly once.
-import { InvalidArgumentError, TimeoutError, timeout } from '../core/index.ts';
+import { InvalidArgumentError, timeout } from '../core/index.ts';
 import { checkInteger, checkNonNegative } from '../core/validate.ts';
 import { BrokerUrlError } from './broker-errors.ts';
 import type { AmqpOptions } from './amqp.ts';
@@ -195,11 +195,6 @@ export function retryDelay(stage: AnyStage, error: unknown, attempt: number): nu
   }
   if (!(delay >= 0) || delay > s.maxDelay) return undefined;
   return Math.round(delay);
-}
-
-/** The timeout error of a job stopped at the broker's own limit rather than the stage's. */
-export function isTimeout(error: unknown): boolean {
-  return error instanceof TimeoutError;
 }
 
 /** `redis://` / `rediss://` → BullMQ; `amqp://` / `amqps://` → RabbitMQ. */

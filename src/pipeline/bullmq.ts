@@ -159,8 +159,11 @@ export class BullmqBroker implements Broker {
         return { error };
       }
       // A stale lease writes nothing: checked before the user's sink, atomic with the results hash.
-      if ((await redis.get(lockKey(job))) !== token) return 'fenced';
-      await options.sink?.(outputs, { key, item, attempt });
+      // Without either, BullMQ's own token check on completion is the fence (no extra round trip).
+      if (options.sink) {
+        if ((await redis.get(lockKey(job))) !== token) return 'fenced';
+        await options.sink(outputs, { key, item, attempt });
+      }
       if (withResults) {
         const ok = await redis.eval(fencedWrite, 2, lockKey(job), resultsKey, token, key, JSON.stringify(outputs));
         if (ok !== 1) return 'fenced';

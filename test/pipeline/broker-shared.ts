@@ -50,7 +50,9 @@ export function spawnWorker(url: string, queue: string, out: string, extra: stri
   const lines: Record<string, unknown>[] = [];
   const stderr: string[] = [];
   const watchers: { match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] = [];
+  const seen: Record<string, unknown>[] = [];
   const notify = (line: Record<string, unknown>): void => {
+    seen.push(line);
     for (const w of [...watchers]) {
       if (!w.match(line)) continue;
       watchers.splice(watchers.indexOf(w), 1);
@@ -78,7 +80,8 @@ export function spawnWorker(url: string, queue: string, out: string, extra: stri
     stderr,
     exit,
     waitFor: (match) => {
-      const found = lines.find(match);
+      // Every line seen so far counts: one may have arrived before the caller started waiting.
+      const found = seen.find(match);
       if (found) return Promise.resolve(found);
       return new Promise((resolve, reject) => {
         watchers.push({ match, resolve });

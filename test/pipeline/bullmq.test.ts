@@ -170,6 +170,23 @@ test('bullmq - concurrency changes at run time', { skip }, async () => {
   });
 });
 
+test('bullmq - per-key rate limit: a key past its limit waits, other keys go on', { skip }, async () => {
+  await withBroker({ rateKey: (item) => (item as { host: string }).host }, async (b) => {
+    const stage = defineStage<{ host: string; n: number }, number>('map', async (item: { host: string; n: number }) => item.n, { name: 'per-host', rateLimit: { limit: 2, interval: 60_000 } });
+    const done: string[] = [];
+    const w = await b.worker(stage, { concurrency: 1, onEvent: (e) => e.type === 'done' && done.push(e.key) });
+    await b.producer<{ host: string; n: number }>().enqueueAll([
+      { host: 'a', n: 1 }, { host: 'a', n: 2 }, { host: 'a', n: 3 }, { host: 'b', n: 4 },
+    ], { key: (item) => `${item.host}${item.n}` });
+    await until(() => done.length === 3, 'three done');
+    await until(async () => (await b.queue.getJobCounts('delayed')).delayed === 1, 'the third a delayed');
+    assert.deepEqual(done.sort(), ['a1', 'a2', 'b4']);
+    const [delayed] = await b.queue.getDelayed();
+    assert.equal(delayed!.id, 'k.a3');
+    await w.close();
+  });
+});
+
 test('bullmq - SIGTERM lets the job in flight finish, then exits 0', { skip }, async () => {
   const queue = uniqueQueue('term');
   const broker = await connectBroker(url, { queue });

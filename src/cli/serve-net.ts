@@ -6,6 +6,7 @@ import { InvalidArgumentError, Option } from 'commander';
 import { startChatServer } from '../tcp/chat-server.ts';
 import { startEchoServer } from '../tcp/echo-server.ts';
 import { startWsChatServer } from '../ws/chat-server.ts';
+import { type DashboardCliOptions, dashboardOption, withDashboard } from './dashboard.ts';
 
 function integer(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
@@ -49,10 +50,10 @@ async function serveUntilSignal(name: string, server: Closable, graceMs: number)
   process.exitCode = 0;
 }
 
-async function run(name: string, start: () => Promise<Closable & { url: string }>, graceMs: number): Promise<void> {
+async function run(name: string, start: () => Promise<Closable & { url: string; stats(): object }>, graceMs: number, opts: DashboardCliOptions = {}): Promise<void> {
   let server;
   try {
-    server = await start();
+    server = await withDashboard(`serve ${name}`, opts, start)();
   } catch (error) {
     process.stderr.write(`spate serve ${name}: ${(error as Error).message}\n`);
     process.exitCode = 1;
@@ -62,7 +63,7 @@ async function run(name: string, start: () => Promise<Closable & { url: string }
   await serveUntilSignal(name, server, graceMs);
 }
 
-interface Common {
+interface Common extends DashboardCliOptions {
   port: number;
   host: string;
   grace: number;
@@ -76,7 +77,8 @@ export function register(program: Command): void {
     command
       .option('-p, --port <port>', 'port to listen on (0 picks a free one)', integer('port', 0, 65_535), port)
       .option('--host <host>', 'interface to bind', '127.0.0.1')
-      .option('--grace <ms>', 'on SIGINT/SIGTERM, how long connections get to close before they are cut', integer('grace', 0), 5000);
+      .option('--grace <ms>', 'on SIGINT/SIGTERM, how long connections get to close before they are cut', integer('grace', 0), 5000)
+      .addOption(dashboardOption());
 
   common(serve.command('echo').description('TCP line echo server: answers each line with "Echo: <line>" (the seeds\' asyncio server).'), 8888)
     .option('--max-line-length <bytes>', 'longest line accepted; a longer one closes the connection', integer('max-line-length', 1), 64 * 1024)
@@ -84,7 +86,7 @@ export function register(program: Command): void {
     .option('--max-connections <n>', 'refuse connections beyond this many', integer('max-connections', 1))
     .addHelpText('after', '\nExample:\n  spate serve echo --port 8888\n  printf "hello\\n" | nc 127.0.0.1 8888\n')
     .action((opts: Common & { maxLineLength: number; idleTimeout: number; maxConnections?: number }) =>
-      run('echo', () => startEchoServer({ port: opts.port, host: opts.host, maxLineLength: opts.maxLineLength, idleTimeoutMs: opts.idleTimeout, maxConnections: opts.maxConnections }), opts.grace));
+      run('echo', () => startEchoServer({ port: opts.port, host: opts.host, maxLineLength: opts.maxLineLength, idleTimeoutMs: opts.idleTimeout, maxConnections: opts.maxConnections }), opts.grace, opts));
 
   common(serve.command('chat').description('TCP line chat: nickname first, then lines to everyone else; /nick, /who, /quit.'), 9000)
     .option('--max-line-length <bytes>', 'longest line accepted', integer('max-line-length', 1), 4096)
@@ -93,7 +95,7 @@ export function register(program: Command): void {
     .option('--idle-timeout <ms>', 'close connections silent this long (0: never)', integer('idle-timeout', 0), 300_000)
     .addHelpText('after', '\nExample:\n  spate serve chat --port 9000 --rate 5/1000\n  nc 127.0.0.1 9000\n')
     .action((opts: Common & { maxLineLength: number; sendBuffer: number; rate: { limit: number; interval: number } | false; idleTimeout: number }) =>
-      run('chat', () => startChatServer({ port: opts.port, host: opts.host, maxLineLength: opts.maxLineLength, sendBufferBytes: opts.sendBuffer, rateLimit: opts.rate, idleTimeoutMs: opts.idleTimeout }), opts.grace));
+      run('chat', () => startChatServer({ port: opts.port, host: opts.host, maxLineLength: opts.maxLineLength, sendBufferBytes: opts.sendBuffer, rateLimit: opts.rate, idleTimeoutMs: opts.idleTimeout }), opts.grace, opts));
 
   common(serve.command('ws-chat').description('WebSocket chat: JSON envelopes, rooms (?room=), nicknames (?nick=), join/leave with user counts.'), 8765)
     .option('--path <path>', 'the WebSocket endpoint', '/')
@@ -113,5 +115,5 @@ export function register(program: Command): void {
         rateLimit: opts.rate,
         maxBufferedBytes: opts.maxBuffered,
         perMessageDeflate: opts.deflate,
-      }), opts.grace));
+      }), opts.grace, opts));
 }

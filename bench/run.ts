@@ -215,7 +215,11 @@ function htmlReport(measured: { c: Case; rows: Row[] }[], argv: string[]): HtmlR
     if (peers.length > 0) sections.push({ title: `${c.bench}: spate vs each peer (×; above 1, spate is ahead)`, bars: { labels: peers.map((r) => r.impl), values: peers.map((r) => Number(ratio(r)!.toFixed(3))), unit: '×' } });
     sections.push({
       title,
-      table: { columns: ['impl', 'value', 'rss MB', 'spate vs impl'], rows: rows.map((r) => [r.impl, r.value === null ? `skipped (${r.skipped})` : format(r.value), r.rss_mb?.toFixed(0) ?? '–', ratio(r) === null || r.impl === 'spate' ? '' : `${ratio(r)!.toFixed(2)}×`]) },
+      table: {
+        columns: ['impl', 'value', 'rss MB', 'spate vs impl', 'more'],
+        rows: rows.map((r) => [r.impl, r.value === null ? `skipped (${r.skipped})` : format(r.value), r.rss_mb?.toFixed(0) ?? '–', ratio(r) === null || r.impl === 'spate' ? '' : `${ratio(r)!.toFixed(2)}×`,
+          Object.entries(r).filter(([k, v]) => /_(ms|us|kb|pct)$/.test(k) && typeof v === 'number').map(([k, v]) => `${k} ${(v as number).toFixed(1)}`).join(', ')]),
+      },
     });
   }
   return { title: 'spate benchmarks', summary: { command: `npm run bench -- ${argv.join(' ')}`, node: process.version, date: new Date().toISOString().slice(0, 16).replace('T', ' ') }, sections };

@@ -95,6 +95,53 @@ export async function startJobDashboard(command: string, opts: DashboardCliOptio
   };
 }
 
+const GAUGES = new Set(['connections', 'paused', 'users', 'rooms']);
+const TROUBLE = new Set(['dropped', 'rateLimited', 'slow', 'timedOut', 'duplicates']);
+
+/** Publishes a server's `stats()` (plain numbers) into `registry`: levels as gauges, events as counters, trouble as errors by kind. */
+export function publishStats(registry: MetricsRegistry, prefix: string, stats: () => Readonly<Record<string, number>>): () => void {
+  return registry.collect((r) => {
+    for (const [key, value] of Object.entries(stats())) {
+      if (typeof value !== 'number') continue;
+      const name = key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+      if (GAUGES.has(key)) r.gauge(`${prefix}_${name}`).set(value);
+      else if (TROUBLE.has(key)) r.counter(`${prefix}_errors_total`, { kind: name }).set(value);
+      else r.counter(`${prefix}_${name}_total`).set(value);
+    }
+  });
+}
+
+interface Server {
+  stats(): object;
+  close(options: { graceMs: number }): Promise<void>;
+}
+
+/**
+ * Wraps a server's start function for `--dashboard`: the dashboard starts first, the server's
+ * `stats()` are published into it, and the server's `close()` also closes the dashboard.
+ * Without `--dashboard`, `start` is returned as it is.
+ */
+export function withDashboard<S extends Server>(command: string, opts: DashboardCliOptions, start: () => Promise<S>): () => Promise<S> {
+  if (opts.dashboard === undefined) return start;
+  return async () => {
+    const dash = (await startJobDashboard(command, { dashboard: opts.dashboard }))!;
+    let server: S;
+    try {
+      server = await start();
+    } catch (error) {
+      await dash.finish({ kind: 'other' });
+      throw error;
+    }
+    publishStats(dash.registry, `spate_${command.replace(/^serve /, '').replace(/\W/g, '_')}`, () => server.stats() as Record<string, number>);
+    const close = server.close.bind(server);
+    server.close = async (options) => {
+      await close(options);
+      await dash.finish({ kind: 'other' });
+    };
+    return server;
+  };
+}
+
 const TOP = 20;
 const FAILURES = 200;
 

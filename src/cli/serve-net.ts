@@ -8,6 +8,7 @@ import { startEchoServer } from '../tcp/echo-server.ts';
 import { startWsChatServer } from '../ws/chat-server.ts';
 import { usageManners } from './job.ts';
 import { durationOption, formatDuration, parseDuration } from './parse.ts';
+import { type DashboardCliOptions, dashboardOption, withDashboard } from './dashboard.ts';
 
 function integer(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
@@ -56,10 +57,10 @@ async function serveUntilSignal(name: string, server: Closable, graceMs: number)
   process.exitCode = 0;
 }
 
-async function run(name: string, start: () => Promise<Closable & { url: string }>, graceMs: number): Promise<void> {
+async function run(name: string, start: () => Promise<Closable & { url: string; stats(): object }>, graceMs: number, opts: DashboardCliOptions = {}): Promise<void> {
   let server;
   try {
-    server = await start();
+    server = await withDashboard(`serve ${name}`, opts, start)();
   } catch (error) {
     process.stderr.write(`spate serve ${name}: ${(error as Error).message}\n`);
     process.exitCode = 1;
@@ -69,7 +70,7 @@ async function run(name: string, start: () => Promise<Closable & { url: string }
   await serveUntilSignal(name, server, graceMs);
 }
 
-interface Common {
+interface Common extends DashboardCliOptions {
   port: number;
   host: string;
   grace: number;
@@ -83,7 +84,8 @@ export function register(program: Command): void {
     usageManners(command)
       .option('-p, --port <port>', 'port to listen on (0 picks a free one)', integer('port', 0, 65_535), port)
       .option('--host <host>', 'interface to bind', '127.0.0.1')
-      .addOption(durationOption('--grace <duration>', 'on SIGINT/SIGTERM, how long connections get to close before they are cut', 5000));
+      .addOption(durationOption('--grace <duration>', 'on SIGINT/SIGTERM, how long connections get to close before they are cut', 5000))
+      .addOption(dashboardOption());
 
   common(serve.command('echo').description('TCP line echo server: answers each line with "Echo: <line>" (the seeds\' asyncio server).'), 8888)
     .option('--max-line-length <bytes>', 'longest line accepted; a longer one closes the connection', integer('max-line-length', 1), 64 * 1024)
@@ -91,7 +93,7 @@ export function register(program: Command): void {
     .option('--max-connections <n>', 'refuse connections beyond this many', integer('max-connections', 1))
     .addHelpText('after', '\nExample:\n  spate serve echo --port 8888\n  printf "hello\\n" | nc 127.0.0.1 8888\n')
     .action((opts: Common & { maxLineLength: number; idleTimeout: number; maxConnections?: number }) =>
-      run('echo', () => startEchoServer({ port: opts.port, host: opts.host, maxLineLength: opts.maxLineLength, idleTimeoutMs: opts.idleTimeout, maxConnections: opts.maxConnections }), opts.grace));
+      run('echo', () => startEchoServer({ port: opts.port, host: opts.host, maxLineLength: opts.maxLineLength, idleTimeoutMs: opts.idleTimeout, maxConnections: opts.maxConnections }), opts.grace, opts));
 
   common(serve.command('chat').description('TCP line chat: nickname first, then lines to everyone else; /nick, /who, /quit.'), 9000)
     .option('--max-line-length <bytes>', 'longest line accepted', integer('max-line-length', 1), 4096)
@@ -99,9 +101,9 @@ export function register(program: Command): void {
     .addOption(rateOption('per-client line quota'))
     .addOption(durationOption('--idle-timeout <duration>', 'close connections silent this long (0s: never)', 300_000))
     .option('--anonymous', 'the seed\'s chat: no nickname step, clients named by address, every line a message', false)
-    .addHelpText('after', '\nExample:\n  spate serve chat --port 9000 --rate 5/1000\n  nc 127.0.0.1 9000\n')
+    .addHelpText('after', '\nExample:\n  spate serve chat --port 9000 --rate 5/1s\n  nc 127.0.0.1 9000\n')
     .action((opts: Common & { maxLineLength: number; sendBuffer: number; rate: { limit: number; interval: number } | false; idleTimeout: number; anonymous: boolean }) =>
-      run('chat', () => startChatServer({ port: opts.port, host: opts.host, maxLineLength: opts.maxLineLength, sendBufferBytes: opts.sendBuffer, rateLimit: opts.rate, idleTimeoutMs: opts.idleTimeout, anonymous: opts.anonymous }), opts.grace));
+      run('chat', () => startChatServer({ port: opts.port, host: opts.host, maxLineLength: opts.maxLineLength, sendBufferBytes: opts.sendBuffer, rateLimit: opts.rate, idleTimeoutMs: opts.idleTimeout, anonymous: opts.anonymous }), opts.grace, opts));
 
   common(serve.command('ws-chat').description('WebSocket chat: JSON envelopes, rooms (?room=), nicknames (?nick=), join/leave with user counts.'), 8765)
     .option('--path <path>', 'the WebSocket endpoint', '/')
@@ -121,5 +123,5 @@ export function register(program: Command): void {
         rateLimit: opts.rate,
         maxBufferedBytes: opts.maxBuffered,
         perMessageDeflate: opts.deflate,
-      }), opts.grace));
+      }), opts.grace, opts));
 }

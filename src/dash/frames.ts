@@ -1,12 +1,12 @@
 // Turns successive samples into frames: what one tick of the dashboard shows. Everything is
 // found by naming convention, so any job that publishes into the registry shows up:
 //
-//   throughput   counters named *_{pages,files,requests,items,messages,jobs,tasks}_total (per second)
+//   throughput   counters named *_{pages,files,requests,items,messages,lines,jobs,tasks}_total (per second)
 //   bytes        counters named *_bytes_total (per second)
 //   latency      the histogram (…_seconds) with the most observations: percentiles of the last
 //                interval from its bucket deltas (as Prometheus's histogram_quantile), and the
 //                distribution over the whole run
-//   in flight    gauges named *_in_flight, *_queued, *_queue_depth, *_pending, *_waiting
+//   in flight    gauges named *_in_flight, *_queued, *_queue_depth, *_pending, *_waiting, *_connections
 //   errors       counters named *_errors_total (by `kind`/`code`), and any count with a `status`
 //                label ≥ 400 ("HTTP 503")
 //   hosts        every series with a `host` label
@@ -56,8 +56,8 @@ export interface Frame {
   memory: { rss: number; heap: number } | null;
 }
 
-const THROUGHPUT = /_(pages|files|requests|items|messages|jobs|tasks)_total$/;
-const DEPTH = /_(in_flight|queued|queue_depth|pending|waiting)$/;
+const THROUGHPUT = /_(pages|files|requests|items|messages|lines|jobs|tasks)_total$/;
+const DEPTH = /_(in_flight|queued|queue_depth|pending|waiting|connections)$/;
 const BREAKER_STATES = ['closed', 'half-open', 'open'];
 
 /** `spate_crawl_pages_total` → `crawl pages`. */

@@ -1,7 +1,10 @@
 // The dashboard's HTML: one page for the live view (assets linked, frames over SSE) and the
 // report (assets and frames inlined, so the file works from file:// with no network).
+// The page script and style are plain files beside this module (assets/): a build to dist/ must
+// copy them; uPlot comes from its package.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import type { Frame } from './frames.ts';
 
 /** A section of a report beyond the charts: a bar chart and/or a table. */
@@ -29,8 +32,8 @@ const require = createRequire(import.meta.url);
 export const ASSETS: Readonly<Record<string, { path: string; type: string }>> = {
   'uPlot.min.js': { path: require.resolve('uplot/dist/uPlot.iife.min.js'), type: 'text/javascript; charset=utf-8' },
   'uPlot.min.css': { path: require.resolve('uplot/dist/uPlot.min.css'), type: 'text/css; charset=utf-8' },
-  'dashboard.js': { path: new URL('./assets/dashboard.js', import.meta.url).pathname, type: 'text/javascript; charset=utf-8' },
-  'dashboard.css': { path: new URL('./assets/dashboard.css', import.meta.url).pathname, type: 'text/css; charset=utf-8' },
+  'dashboard.js': { path: fileURLToPath(new URL('./assets/dashboard.js', import.meta.url)), type: 'text/javascript; charset=utf-8' },
+  'dashboard.css': { path: fileURLToPath(new URL('./assets/dashboard.css', import.meta.url)), type: 'text/css; charset=utf-8' },
 };
 
 const cache = new Map<string, string>();

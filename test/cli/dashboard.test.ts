@@ -3,6 +3,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -72,4 +74,38 @@ test('spate crawl --dashboard=PORT takes a port; anything else is a usage error 
   const run = await spate(['crawl', '--dashboard', `${lab.url}/site/default/`]);
   assert.equal(run.code, 2);
   assert.match(run.stderr, /--dashboard=PORT/);
+});
+
+test('spate serve echo --dashboard: the server\'s figures are on the dashboard, and Ctrl-C closes both', async () => {
+  const child = spawn(process.execPath, [main, 'serve', 'echo', '--port', '0', '--dashboard'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c));
+  child.stderr.on('data', (c: Buffer) => (stderr += c));
+  const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  try {
+    while (!/listening on \S+;/.test(stdout)) await once(child.stdout, 'data');
+    while (!/dashboard at \S+/.test(stderr)) await once(child.stderr, 'data');
+    const port = Number(/:(\d+)\S*;/.exec(stdout)![1]);
+    const dashUrl = /dashboard at (\S+)/.exec(stderr)![1]!;
+    const socket = connect(port, '127.0.0.1');
+    socket.write('one\ntwo\n');
+    await once(socket, 'data');
+    // Frames arrive every second: read the stream until one shows both lines.
+    const res = await fetch(new URL('events', dashUrl));
+    let seen: { totals: Record<string, number>; depths: Record<string, number> } | undefined;
+    let buffer = '';
+    for await (const chunk of res.body!) {
+      buffer += Buffer.from(chunk).toString();
+      const frames = [...buffer.matchAll(/^event: frame\ndata: (.*)\n\n/gm)].map((m) => JSON.parse(m[1]!));
+      seen = frames.find((f) => f.totals['echo lines'] === 2);
+      if (seen) break;
+    }
+    assert.equal(seen!.depths['echo connections'], 1);
+    socket.destroy();
+    child.kill('SIGINT');
+    assert.equal(await closed, 0);
+  } finally {
+    child.kill('SIGKILL');
+  }
 });

@@ -116,7 +116,7 @@
 
   function barOptions(labels, unit, xLabel) {
     return {
-      scales: { x: { time: false, range: (_u, min, max) => [min - 0.5, max + 0.5] } },
+      scales: { x: { time: false, range: () => [-0.5, labels.length - 0.5] } },
       axes: [{ label: xLabel, values: (_u, ticks) => ticks.map((t) => (Number.isInteger(t) ? labels[t] ?? '' : '')), space: 36 }, { label: unit || '', size: 60 }],
       series: [{ label: '' }, { label: unit || 'count', fill: '#93c5fd', stroke: '#2563eb', width: 1, paths: uPlot.paths.bars({ size: [0.8, 60] }), points: { show: false } }],
     };

@@ -46,7 +46,7 @@ test('spate download --dashboard --report-html: the dashboard is announced, the 
   urls.push(`${lab.url}/status/404`);
   writeFileSync(list, `${urls.join('\n')}\n`);
   const report = join(dir, 'download.html');
-  const run = await spate(['download', list, '--out', join(dir, 'files'), '--retries', '0', '--report-html', report, '--dashboard']);
+  const run = await spate(['download', list, '-d', join(dir, 'files'), '--retries', '0', '--report-html', report, '--dashboard']);
   assert.equal(run.code, 1, run.stderr);
   assert.match(run.stderr, /^spate download: dashboard at http:\/\/127\.0\.0\.1:\d+\/$/m);
   assert.match(run.stderr, /report written to/);

@@ -48,7 +48,7 @@ if (missing !== undefined) {
     const site = `${lab.url}/site/pages=${PAGES},extras=0/`;
     const job = testSchema('spate_crawl_t');
     schemas.push(job);
-    const common = [site, '--state', PG_URL, '--job', job, '--resume', '--rate', String(RATE), '--lease', '5000', '--concurrency', '8', '--json', '--progress-interval', '100000'];
+    const common = [site, '--state', PG_URL, '--job', job, '--resume', '--rate', String(RATE), '--lease', '5s', '--concurrency', '8', '--json', '--progress-interval', '100s'];
     const out = (i: number) => join(dir, `w${i}.jsonl`);
     const workers = [1, 2, 3].map((i) => start([...common, '-o', out(i)]));
     // Kill worker 2 once its own output shows it is in the middle of the crawl.

@@ -70,6 +70,34 @@ const uses = {
   './download': ({ sanitizeName }) => {
     assert.equal(sanitizeName('../../etc/passwd'), 'passwd');
   },
+  './pg': async ({ Pool }) => {
+    // No server named: the embedded PostgreSQL (PGlite) in this process.
+    const pool = new Pool({ url: 'pglite://memory' });
+    try {
+      assert.deepEqual(await pool.one('select 40 + $1::int as n', [2]), { n: 42 });
+    } finally {
+      await pool.close();
+    }
+  },
+  './pipeline': async ({ pipeline }) => {
+    const out = [];
+    for await (const n of pipeline([1, 2, 3]).map((n) => n * 2, { concurrency: 2, ordered: true })) out.push(n);
+    assert.deepEqual(out, [2, 4, 6]);
+  },
+  './dash': async ({ startDashboard }) => {
+    const { MetricsRegistry } = await import('spate/observe');
+    const dash = await startDashboard({ registry: new MetricsRegistry() });
+    try {
+      // The page's own script and uPlot come from the installed package, not a CDN.
+      for (const asset of ['assets/dashboard.js', 'assets/uPlot.min.js']) {
+        const response = await fetch(new URL(asset, dash.url));
+        assert.equal(response.status, 200, asset);
+        assert.ok((await response.text()).length > 1000, asset);
+      }
+    } finally {
+      await dash.close();
+    }
+  },
   './testing': async ({ VirtualClock }) => {
     const clock = new VirtualClock();
     await clock.advance(1000);

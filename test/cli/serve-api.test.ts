@@ -53,7 +53,7 @@ function call(url: URL, path: string, body?: unknown): Promise<{ status: number;
   });
 }
 
-describe('spate serve api', { timeout: 30_000 }, () => {
+describe('spate serve api', { timeout: 120_000 }, () => {
   test('prints its URL, serves the endpoints, logs JSON, and exits 0 on SIGTERM', async () => {
     const { child, url, exited } = await serve(['--log-level', 'info']);
     assert.equal(url.protocol, 'http:');

@@ -31,7 +31,7 @@ async function serve(args: string[]): Promise<{ child: ChildProcess; url: URL; e
   return { child, url, exited };
 }
 
-describe('spate serve (echo, chat, ws-chat)', { timeout: 20_000 }, () => {
+describe('spate serve (echo, chat, ws-chat)', { timeout: 120_000 }, () => {
   test('serve echo prints its address, echoes lines, and exits 0 on SIGTERM', async () => {
     const { child, url, exited } = await serve(['echo']);
     assert.equal(url.protocol, 'tcp:');

@@ -112,7 +112,7 @@ export function serveLyingFile(ctx: LabContext, req: IncomingMessage, res: Serve
   // Repeated bytes: the body starts earlier than the range says.
   if (status === 206 && start > 0 && d('repeat') < p * 0.4) bodyStart = Math.max(0, start - 1 - Math.floor(d('repeat-n') * Math.min(start, 4096)));
   // Content-Length disagrees with Content-Range: the body is only part of the stated range.
-  if (status === 206 && d('short-range') < p * 0.2) bodyEnd = start + Math.floor((total - start) * d('short-range-n'));
+  if (status === 206 && bodyStart === start && d('short-range') < p * 0.2) bodyEnd = start + Math.floor((total - start) * d('short-range-n'));
   if (status === 206) {
     let s = start;
     let e = total - 1;
@@ -124,8 +124,12 @@ export function serveLyingFile(ctx: LabContext, req: IncomingMessage, res: Serve
   }
   const length = Math.max(0, bodyEnd - bodyStart);
   const source = { length, read: (offset: number, k: number) => fillBytes(key, bodyStart + offset, k) };
-  const cut = d('cut') < 0.2 + p * 0.4 ? Math.floor(d('cut-at') * length) : -1;
-  const chunked = d('chunked') < (status === 206 ? 0.5 : 0.15);
+  // A body with repeated bytes is never cut or shortened: so, it would be indistinguishable from
+  // an honest body cut short (corruption, not a lie a client can see); whole, it is longer than
+  // its range.
+  const cut = bodyStart >= start && d('cut') < 0.2 + p * 0.4 ? Math.floor(d('cut-at') * length) : -1;
+  // Repeated bytes hide best without a Content-Length (which would disagree with the range).
+  const chunked = bodyStart < start || d('chunked') < (status === 206 ? 0.5 : 0.15);
   send(ctx.clock, req, res, status, headers, source, {
     chunked,
     // Small blocks: a body arrives in many pieces, so a lie found late follows bytes written.

@@ -381,22 +381,35 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
   let closing: Promise<void> | undefined;
   let unlinkSignal = noop;
   // Connections, and the responses in flight on them: on close, a connection with no request in
-  // flight (idle keep-alive, or headers still incomplete) is closed at once, and a response not
-  // yet started says `Connection: close`, so its client does not send another request on it.
+  // flight (idle keep-alive, or headers still incomplete) is closed at once, and the last response
+  // pending on a connection says `Connection: close` — the last, so that a request already sent
+  // behind it (pipelined) is still answered (with 503) instead of being cut.
   const connections = new Set<Socket>();
-  const inFlight = new Map<Socket, ServerResponse>();
+  const pending = new Map<Socket, ServerResponse[]>();
   server.on('connection', (socket: Socket) => {
     connections.add(socket);
     socket.once('close', () => connections.delete(socket));
   });
   server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
     const socket = req.socket;
-    if (closing !== undefined) res.shouldKeepAlive = false;
-    inFlight.set(socket, res);
+    let list = pending.get(socket);
+    if (list === undefined) pending.set(socket, (list = []));
+    list.push(res);
+    if (closing !== undefined) closeAfterLast(socket, res);
     res.once('close', () => {
-      if (inFlight.get(socket) === res) inFlight.delete(socket);
+      const rest = pending.get(socket)?.filter((r) => r !== res) ?? [];
+      if (rest.length === 0) pending.delete(socket);
+      else pending.set(socket, rest);
     });
   });
+  function closeAfterLast(socket: Socket, res: ServerResponse): void {
+    if (res.headersSent) return;
+    const writeHead = res.writeHead;
+    res.writeHead = function (this: ServerResponse, ...args: Parameters<ServerResponse['writeHead']>) {
+      if (pending.get(socket)?.at(-1) === res) this.shouldKeepAlive = false;
+      return writeHead.apply(this, args);
+    } as ServerResponse['writeHead'];
+  }
 
   function cut(): void {
     hard.abort(new ServerClosingError());
@@ -411,9 +424,9 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
     server.keepAliveTimeout = 1;
     server.keepAliveTimeoutBuffer = 0;
     for (const socket of connections) {
-      const res = inFlight.get(socket);
-      if (res === undefined) socket.destroy();
-      else if (!res.headersSent) res.shouldKeepAlive = false;
+      const list = pending.get(socket);
+      if (list === undefined) socket.destroy();
+      else for (const res of list) closeAfterLast(socket, res);
     }
     const timer = clock.setTimer(ms, cut);
     server.once('close', () => timer.clear());

@@ -451,3 +451,30 @@ describe('shutdown details and HTTP manners', () => {
     agent.destroy();
   });
 });
+
+describe('shutdown: every request that reached the server is answered', () => {
+  test('a request sent on a busy keep-alive connection after close() gets an answer, not a reset', async () => {
+    const clock = new VirtualClock();
+    const server = await startApiServer({ ...quiet, clock });
+    const socket = connect(server.port, '127.0.0.1');
+    await once(socket, 'connect');
+    let text = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (c: string) => (text += c));
+    const ended = new Promise<string>((resolve) => socket.once('close', () => resolve(text)));
+    socket.on('error', () => {});
+    socket.write('GET /slow?delay=0.5 HTTP/1.1\r\nHost: x\r\n\r\n');
+    await until(() => clock.pendingTimers === 1);
+    const closed = server.close();
+    // The second request is on the wire while the first is in flight.
+    socket.write('GET /health HTTP/1.1\r\nHost: x\r\n\r\n');
+    await turn();
+    await clock.advance(500);
+    const all = await ended;
+    await closed;
+    const statuses = [...all.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => Number(m[1]));
+    assert.equal(statuses[0], 200);
+    assert.equal(statuses.length, 2, `both requests answered:\n${all}`);
+    assert.match(all.slice(all.lastIndexOf('HTTP/1.1')), /connection: close/i);
+  });
+});

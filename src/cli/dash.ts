@@ -1,8 +1,6 @@
 // `spate dash <url>`: a live dashboard of any running spate process, read from its Prometheus
 // /metrics endpoint (a server's, or the /metrics of another job's --dashboard).
 import { type Command, InvalidArgumentError } from 'commander';
-import { sampleUrl } from '../dash/sample.ts';
-import { startDashboard } from '../dash/server.ts';
 import { integer } from './parse.ts';
 
 interface DashOptions {
@@ -24,6 +22,7 @@ export function metricsUrl(text: string): string {
 }
 
 async function run(url: string, opts: DashOptions): Promise<number> {
+  const [{ sampleUrl }, { startDashboard }] = await Promise.all([import('../dash/sample.ts'), import('../dash/server.ts')]);
   try {
     await sampleUrl(url);
   } catch (error) {

@@ -1,17 +1,16 @@
 // The CLI side of spate/dash: the `--dashboard[=port]` and `--report-html FILE` options, and
 // one start function a command calls; it hands back the registry the job publishes into and a
 // `finish()` that writes the report and closes the dashboard. Commands add about three lines.
+// Only commander and types load with the command: the dashboard's modules (and the crawl store a
+// report reads) are imported when --dashboard or --report-html is given.
 import { Option, InvalidArgumentError } from 'commander';
-import { SqliteCrawlStore } from '../crawl/store.ts';
 import type { PageRecord, CrawlSummary } from '../crawl/crawler.ts';
-import { startDashboard, type Dashboard } from '../dash/server.ts';
-import { Recorder } from '../dash/recorder.ts';
-import { writeHtmlReport } from '../dash/report.ts';
+import type { Dashboard } from '../dash/server.ts';
+import type { Recorder } from '../dash/recorder.ts';
 import type { ReportSection } from '../dash/page.ts';
 import type { Frame } from '../dash/frames.ts';
 import type { Downloader, DownloadSummary } from '../download/downloader.ts';
-import { MetricsRegistry } from '../observe/registry.ts';
-import { collectProcessMetrics } from '../observe/process-metrics.ts';
+import type { MetricsRegistry } from '../observe/registry.ts';
 
 /** What the options leave in a command's `opts`. */
 export interface DashboardCliOptions {
@@ -58,8 +57,12 @@ export interface JobDashboard {
  * Starts what `--dashboard` / `--report-html` ask for, or returns undefined when neither was
  * given (the job then runs with no registry at all). `registry` lets a server pass its own.
  */
-export async function startJobDashboard(command: string, opts: DashboardCliOptions, registry = new MetricsRegistry()): Promise<JobDashboard | undefined> {
+export async function startJobDashboard(command: string, opts: DashboardCliOptions, given?: MetricsRegistry): Promise<JobDashboard | undefined> {
   if (opts.dashboard === undefined && opts.reportHtml === undefined) return undefined;
+  const [{ MetricsRegistry }, { collectProcessMetrics }, { startDashboard }, { Recorder }] = await Promise.all([
+    import('../observe/registry.ts'), import('../observe/process-metrics.ts'), import('../dash/server.ts'), import('../dash/recorder.ts'),
+  ]);
+  const registry = given ?? new MetricsRegistry();
   const title = `spate ${command}`;
   let dashboard: Dashboard | undefined;
   let recorder: Recorder;
@@ -155,7 +158,11 @@ function add(map: Map<string, number>, key: string, n = 1): void {
 }
 
 async function writeReport(path: string, title: string, frames: readonly Frame[], end: JobEnd): Promise<void> {
-  if (end.kind === 'crawl') return writeHtmlReport(path, crawlReport(title, frames, end.summary, end.statePath));
+  const { writeHtmlReport } = await import('../dash/report.ts');
+  if (end.kind === 'crawl') {
+    const { SqliteCrawlStore } = await import('../crawl/store.ts');
+    return writeHtmlReport(path, crawlReport(title, frames, end.summary, SqliteCrawlStore.open(end.statePath)));
+  }
   if (end.kind === 'download') return writeHtmlReport(path, downloadReport(title, frames, end.summary, end.downloader));
   return writeHtmlReport(path, { title, frames, summary: end.summary });
 }
@@ -185,14 +192,13 @@ function top<T>(list: T[], item: T, key: (t: T) => number, n: number): void {
   list.sort((a, b) => key(b) - key(a));
 }
 
-function crawlReport(title: string, frames: readonly Frame[], summary: CrawlSummary, statePath: string) {
+function crawlReport(title: string, frames: readonly Frame[], summary: CrawlSummary, store: { records(after: number, limit: number): { seq: number; record: string }[]; close(): void }) {
   const statuses = new Map<string, number>();
   const depths = new Map<string, number>();
   const hosts = new Map<string, HostFigures>();
   const slowest: PageRecord[] = [];
   const failures: PageRecord[] = [];
   let failedTotal = 0;
-  const store = SqliteCrawlStore.open(statePath);
   try {
     let after = 0;
     for (;;) {

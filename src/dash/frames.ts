@@ -229,7 +229,9 @@ export class FrameBuilder {
       const now = mergeBuckets(latency.series);
       const then = mergeBuckets(before.get(latency.name)?.series ?? []);
       if (now !== undefined) {
-        const delta = then !== undefined && then.length === now.length ? now.map(([le, n], i) => [le, n - then[i]![1]] as [number, number]) : now;
+        // A count that went down means the process behind a URL restarted: start over from its totals.
+        const comparable = then !== undefined && then.length === now.length && now.every(([, n], i) => n >= then[i]![1]);
+        const delta = comparable ? now.map(([le, n], i) => [le, n - then[i]![1]] as [number, number]) : now;
         frame.latency = {
           name: latency.name,
           count: now.at(-1)![1],

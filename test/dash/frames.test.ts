@@ -60,3 +60,20 @@ test('FrameBuilder: rates per second, interval percentiles, errors by kind, host
   assert.equal(f2.lag, null);
   assert.equal(f2.memory, null);
 });
+
+test('FrameBuilder: counts that go down (a watched process restarted) start over instead of going negative', () => {
+  const r = new MetricsRegistry();
+  const h = r.histogram('work_duration_seconds', {}, { buckets: [0.01, 0.1] });
+  const jobs = r.counter('work_jobs_total');
+  const frames = new FrameBuilder();
+  for (let i = 0; i < 5; i++) h.record(50);
+  jobs.inc(5);
+  frames.next(sampleRegistry(r, 0));
+  h.reset();
+  jobs.reset();
+  h.record(5);
+  jobs.inc(1);
+  const f = frames.next(sampleRegistry(r, 1000));
+  assert.equal(f.rates['work jobs'], 0);
+  assert.ok(f.latency!.p50! > 0 && f.latency!.p50! <= 10, `p50 ${f.latency!.p50} is the new process's`);
+});

@@ -244,9 +244,9 @@ test('examples/core/performance-monitor - per-task counts, totals, errors from t
   assert.equal(out[0], 'Task completed after 0.1s; Task completed after 0.2s; Task completed after 0.15s');
   assert.match(out[1]!, /^name +labels +count +total ms +mean +min +p50 +p90 +p99 +max$/);
   // Virtual time: totals and means are exact; percentiles are the histogram's (≤ 0.4% off).
-  assert.match(out[2]!, /^sample_task_duration_ms +task=task1 +3 +300 +100 /);
-  assert.match(out[3]!, /^sample_task_duration_ms +task=task2 +2 +450 +225 /);
-  assert.match(out[4]!, /^sample_task_duration_ms +task=task3 +2 +550 +275 .* 400$/);
+  assert.match(out[2]!, /^sample_task_duration_seconds +task=task1 +3 +300 +100 /);
+  assert.match(out[3]!, /^sample_task_duration_seconds +task=task2 +2 +450 +225 /);
+  assert.match(out[4]!, /^sample_task_duration_seconds +task=task3 +2 +550 +275 .* 400$/);
   assert.ok(out.some((line) => /^sample_task_errors_total +task=task3 +counter +1$/.test(line)));
   assert.equal(out.filter((line) => /^sample_task_in_flight +task=task\d +gauge +0$/.test(line)).length, 3);
   assert.equal(out.at(-1), 'task1: 3 calls, 0 errors, mean 100 ms, max 120 ms');

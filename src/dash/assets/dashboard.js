@@ -27,7 +27,7 @@
   function fmt(n, unit) {
     if (n === null || n === undefined || Number.isNaN(n)) return '–';
     const abs = Math.abs(n);
-    const text = abs >= 1000 ? Math.round(n).toLocaleString('en') : abs >= 100 ? n.toFixed(0) : abs >= 10 ? n.toFixed(1) : abs >= 1 ? n.toFixed(2) : n === 0 ? '0' : n.toPrecision(2);
+    const text = abs >= 1000 ? Math.round(n).toLocaleString('en') : Number.isInteger(n) || abs >= 100 ? n.toFixed(0) : abs >= 10 ? n.toFixed(1) : abs >= 1 ? n.toFixed(2) : n.toPrecision(2);
     return unit ? `${text} ${unit}` : text;
   }
 

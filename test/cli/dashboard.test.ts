@@ -50,7 +50,7 @@ test('spate download --dashboard --report-html: the dashboard is announced, the 
   assert.equal(run.code, 1, run.stderr);
   assert.match(run.stderr, /^spate download: dashboard at http:\/\/127\.0\.0\.1:\d+\/$/m);
   assert.match(run.stderr, /report written to/);
-  assert.match(run.stdout, /12 downloaded, 0 skipped, 1 failed of 13/);
+  assert.match(run.stderr, /12 downloaded, 0 skipped, 1 failed of 13/);
   const data = reportData(report);
   assert.equal(data.summary.downloaded, 12);
   assert.equal(data.summary.failed, 1);

@@ -2,7 +2,8 @@
 import type { Histogram } from '../observe/histogram.ts';
 import type { Counter, Gauge, MetricsRegistry } from '../observe/registry.ts';
 
-const BUCKETS = [0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 60000];
+// Seconds, as the registry's exposition is (histograms record ms; /metrics writes seconds).
+const BUCKETS = [0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60];
 
 export class PoolMetrics {
   readonly inUse: Gauge;
@@ -20,8 +21,8 @@ export class PoolMetrics {
     this.inUse = registry.gauge('spate_pg_connections_in_use', labels);
     this.idle = registry.gauge('spate_pg_connections_idle', labels);
     this.waiting = registry.gauge('spate_pg_acquire_waiting', labels);
-    this.acquireWait = registry.histogram('spate_pg_acquire_wait_ms', labels, { buckets: BUCKETS, help: 'Time from acquire() to a connection, in ms' });
-    this.queryDuration = registry.histogram('spate_pg_query_duration_ms', labels, { buckets: BUCKETS, help: 'Statement latency, in ms' });
+    this.acquireWait = registry.histogram('spate_pg_acquire_wait_seconds', labels, { buckets: BUCKETS, help: 'Time from acquire() to a connection, in seconds' });
+    this.queryDuration = registry.histogram('spate_pg_query_duration_seconds', labels, { buckets: BUCKETS, help: 'Statement latency, in seconds' });
     this.queryTimeouts = registry.counter('spate_pg_query_timeouts_total', labels);
     this.acquireTimeouts = registry.counter('spate_pg_acquire_timeouts_total', labels);
     this.retries = registry.counter('spate_pg_transaction_retries_total', labels);

@@ -93,7 +93,7 @@ test('connection - a cursor fetches a batch only when the loop asks, and closes 
   await using s = await scope();
   const pool = s.pool({ max: 1 });
   await using conn = await pool.acquire();
-  const statements = () => s.registry.histogram('spate_pg_query_duration_ms', { pool: s.app }).count;
+  const statements = () => s.registry.histogram('spate_pg_query_duration_seconds', { pool: s.app }).count;
   const before = statements();
   const seen: number[] = [];
   for await (const row of conn.cursor<{ g: number }>('SELECT g FROM generate_series(1, $1::int) g', [100_000], { batchSize: 10 })) {

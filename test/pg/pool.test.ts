@@ -193,8 +193,8 @@ test('pool - metrics on spate/observe and stats()', { skip }, async () => {
   await Promise.all([pool.query('SELECT 1'), pool.query('SELECT 2'), pool.query('SELECT 3')]);
   await pool.query('SELECT pg_sleep(5)', [], { timeout: 20 }).catch(() => undefined);
   const text = s.registry.toPrometheus();
-  assert.match(text, new RegExp(`spate_pg_query_duration_ms_count\\{pool="${s.app}"\\} 4`));
-  assert.match(text, new RegExp(`spate_pg_acquire_wait_ms_count\\{pool="${s.app}"\\} 4`));
+  assert.match(text, new RegExp(`spate_pg_query_duration_seconds_count\\{pool="${s.app}"\\} 4`));
+  assert.match(text, new RegExp(`spate_pg_acquire_wait_seconds_count\\{pool="${s.app}"\\} 4`));
   assert.match(text, new RegExp(`spate_pg_query_timeouts_total\\{pool="${s.app}"\\} 1`));
   assert.match(text, new RegExp(`spate_pg_connections_in_use\\{pool="${s.app}"\\} 0`));
   const stats = pool.stats();

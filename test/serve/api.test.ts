@@ -478,3 +478,24 @@ describe('shutdown: every request that reached the server is answered', () => {
     assert.match(all.slice(all.lastIndexOf('HTTP/1.1')), /connection: close/i);
   });
 });
+
+describe('one registry for the service and what it uses', () => {
+  test('a Pool given the API\'s registry shows its figures on /metrics beside the request metrics', async () => {
+    const { MetricsRegistry } = await import('../../src/observe/registry.ts');
+    const { Pool } = await import('../../src/pg/pool.ts');
+    const registry = new MetricsRegistry();
+    // No connection is made until a query: the pool's gauges exist from construction.
+    const pool = new Pool({ url: 'postgres://postgres@127.0.0.1:1/none', max: 20, metrics: registry, name: 'users' });
+    const app = buildApi({ registry, logger: false });
+    try {
+      await app.inject({ method: 'GET', url: '/health' });
+      const text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+      assert.match(text, /^spate_pg_connections_in_use\{pool="users"\} 0$/m);
+      assert.match(text, /^spate_pg_acquire_waiting\{pool="users"\} 0$/m);
+      assert.match(text, /^http_requests_total\{[^}]*route="\/health"[^}]*\} 1$/m);
+    } finally {
+      await app.close();
+      await pool.close();
+    }
+  });
+});

@@ -1,5 +1,4 @@
 // `spate crawl <url…>`: a resumable breadth-first crawl, JSON lines out, progress on stderr.
-import { createHash } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -51,6 +50,8 @@ function regexList(value: string, previous: RegExp[]): RegExp[] {
 /** The default state file of a crawl: one per set of seeds. */
 export function defaultStatePath(seeds: readonly string[]): string {
   const key = [...seeds].map((s) => normalizeUrl(s) ?? s).sort().join('\n');
+  // node:crypto on first use, not at start-up (`spate crawl --help` does not need it).
+  const { createHash } = process.getBuiltinModule('node:crypto');
   return join('.spate', `crawl-${createHash('sha256').update(key).digest('hex').slice(0, 12)}.sqlite`);
 }
 

@@ -103,10 +103,12 @@ async function main(args: string[]): Promise<void> {
   } catch (error) {
     const path = commandPath(program, args);
     const prefix = path ? `spate ${path}` : 'spate';
-    if (error instanceof CommanderError) {
-      // --help and --version exit 0; usage errors are one line and exit 2.
-      if (error.exitCode === 0) return;
-      const what = error.message.replace(/^error: /, '').replace(/\.?\s*\n\s*/g, ' ').replace(/\.$/, '');
+    // Usage errors, one line, exit 2: whatever commander throws (a command reports one with
+    // `command.error('what is wrong')` or by throwing commander's InvalidArgumentError), and
+    // spate's own InvalidArgumentError from checking an option's value.
+    if (error instanceof CommanderError || (error as { code?: unknown } | null)?.code === 'SPATE_INVALID_ARGUMENT') {
+      if (error instanceof CommanderError && error.exitCode === 0) return; // --help, --version
+      const what = (error as Error).message.replace(/^error: /, '').replace(/\.?\s*\n\s*/g, ' ').replace(/\.$/, '');
       return usageError(`${prefix}: ${what} (see ${prefix} --help)`);
     }
     process.stderr.write(`${prefix}: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -1,0 +1,78 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+// Preloaded into the CLI: prints which CommonJS packages were loaded when it exits.
+const probe = `data:text/javascript,${encodeURIComponent(`
+import { createRequire } from 'node:module';
+const require = createRequire(process.cwd() + '/');
+process.on('exit', () => {
+  const names = new Set(Object.keys(require.cache).map((p) => /node_modules\\/((?:@[^/]+\\/)?[^/]+)/.exec(p)?.[1]).filter(Boolean));
+  process.stderr.write('loaded: ' + [...names].sort().join(',') + '\\n');
+});`)}`;
+
+function spate(args: string[], withProbe = false) {
+  const r = spawnSync(process.execPath, [...(withProbe ? ['--import', probe] : []), main, ...args], { encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('spate --version prints the version and loads no package', () => {
+  const r = spate(['--version'], true);
+  assert.equal(r.status, 0);
+  assert.equal(r.stdout, `${version}\n`);
+  assert.equal(r.stderr, 'loaded: \n');
+});
+
+test('spate --help lists every command without loading any', () => {
+  const r = spate(['--help'], true);
+  assert.equal(r.status, 0);
+  for (const name of ['tour', 'demo', 'lab', 'crawl', 'download', 'bench', 'serve', 'ws']) assert.match(r.stdout, new RegExp(`^  ${name} `, 'm'));
+  assert.equal(r.stderr, 'loaded: commander\n');
+});
+
+test('spate alone prints the help to stderr and exits 2', () => {
+  const r = spate([]);
+  assert.equal(r.status, 2);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, /^Usage: spate /);
+});
+
+test('an unknown command is one line and exit 2', () => {
+  const r = spate(['nope', '--flag']);
+  assert.equal(r.status, 2);
+  assert.equal(r.stdout, '');
+  assert.equal(r.stderr, "spate: unknown command 'nope' (see spate --help)\n");
+});
+
+test('crawl --help loads the command, not the crawler (no undici, htmlparser2)', () => {
+  const r = spate(['crawl', '--help'], true);
+  assert.equal(r.status, 0);
+  assert.match(r.stdout, /^Usage: spate crawl /);
+  const loaded = /^loaded: (.*)$/m.exec(r.stderr)?.[1]?.split(',') ?? [];
+  assert.ok(loaded.includes('commander'));
+  assert.ok(!loaded.includes('undici') && !loaded.includes('htmlparser2'), `loaded: ${loaded.join(', ')}`);
+});
+
+test('usage errors inside a command are one line naming the command, exit 2, no help dump', () => {
+  for (const [args, line] of [
+    [['crawl'], "spate crawl: missing required argument 'url' (see spate crawl --help)\n"],
+    [['crawl', 'http://127.0.0.1:1/', '--bogus'], "spate crawl: unknown option '--bogus' (see spate crawl --help)\n"],
+    [['serve', 'nope'], "spate serve: unknown command 'nope' (see spate serve --help)\n"],
+    [['demo', '--delay', 'abc'], 'spate demo: Expected `--delay` to be a finite number ≥ 0, got NaN (see spate demo --help)\n'],
+  ] as const) {
+    const r = spate([...args]);
+    assert.equal(r.status, 2, args.join(' '));
+    assert.equal(r.stdout, '', args.join(' '));
+    assert.equal(r.stderr, line);
+  }
+});
+
+test('spate help <command> is <command> --help', () => {
+  const r = spate(['help', 'lab']);
+  assert.equal(r.status, 0);
+  assert.match(r.stdout, /^Usage: spate lab /);
+});

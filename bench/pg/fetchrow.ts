@@ -1,5 +1,6 @@
 // Seed 001's fetch_user: `SELECT * FROM users WHERE id = $1` by primary key, 50 concurrent
-// callers over a pool of 20, for --seconds; reports queries/s. Usage: node pg/fetchrow.ts <impl>.
+// callers over a pool of 20, for --seconds; reports queries/s, and the client CPU per query as
+// `cpu_us_per_op` (steadier than throughput on a loaded machine). Usage: node pg/fetchrow.ts <impl>.
 import pg from 'pg';
 import postgres from 'postgres';
 import { Pool } from '../../src/pg/index.ts';
@@ -52,7 +53,10 @@ async function drive(ms: number): Promise<number> {
 }
 
 await drive(500); // warm-up: the pool fills, the JIT settles
+const cpu0 = process.cpuUsage();
 const start = performance.now();
 const count = await drive(seconds * 1000);
-report(count / ((performance.now() - start) / 1000));
+const cpu = process.cpuUsage(cpu0);
+const cpuPerOp = Math.round((cpu.user + cpu.system) / count);
+report(count / ((performance.now() - start) / 1000), { cpu_us_per_op: cpuPerOp });
 await close();

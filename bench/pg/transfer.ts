@@ -1,6 +1,7 @@
 // Seed 001's transfer_funds: two UPDATEs in a transaction between random accounts (1,000 of
 // them), 50 concurrent callers over a pool of 20, for --seconds; reports committed transactions/s
-// and the retries (serialization failures and deadlocks run again) as `retries`. At
+// and the retries (serialization failures and deadlocks run again) as `retries`, and the client CPU
+// per transaction as `cpu_us_per_op` (steadier than throughput on a loaded machine). At
 // --serializable=1 every peer retries 40001/40P01 with the same jittered exponential backoff.
 // Usage: node pg/transfer.ts <impl> --serializable=0|1
 import pg from 'pg';
@@ -99,9 +100,12 @@ async function drive(ms: number): Promise<number> {
 
 await drive(500);
 const before = retriesSoFar();
+const cpu0 = process.cpuUsage();
 const start = performance.now();
 const count = await drive(seconds * 1000);
+const cpu = process.cpuUsage(cpu0);
+const cpuPerOp = Math.round((cpu.user + cpu.system) / count);
 const elapsed = (performance.now() - start) / 1000;
 const retried = retriesSoFar() - before;
 await close();
-report(count / elapsed, { retries: retried });
+report(count / elapsed, { retries: retried, cpu_us_per_op: cpuPerOp });

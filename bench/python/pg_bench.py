@@ -76,14 +76,17 @@ async def main():
 
     await drive(0.5)
     before = retries
+    ru0 = resource.getrusage(resource.RUSAGE_SELF)
     start = time.perf_counter()
     count = await drive(o['seconds'])
     elapsed = time.perf_counter() - start
+    ru1 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_us = round(((ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)) * 1e6 / count)
     await pool.close()
     if which == 'fetchrow':
-        report(count / elapsed)
+        report(count / elapsed, cpu_us_per_op=cpu_us)
     else:
-        report(count / elapsed, retries=retries - before)
+        report(count / elapsed, retries=retries - before, cpu_us_per_op=cpu_us)
 
 
 asyncio.run(main())

@@ -393,6 +393,13 @@ export class ResourcePool<T> implements AsyncDisposable {
       if (waiter === undefined) break;
       this.#spawn(waiter);
     }
+    // At capacity the loop above never runs, so waiters served by returned resources would pile
+    // up here: drop the settled and bound ones from the front (the line is FIFO, so they are there).
+    for (;;) {
+      const first = this.#unbound.peekFirst();
+      if (first === undefined || (first.state === 'waiting' && !first.bound)) break;
+      this.#unbound.shift();
+    }
     this.#armEviction();
     this.#finishClose();
   }

@@ -115,9 +115,11 @@ export class Connection implements Queryable, AsyncDisposable, Disposable {
   readonly #giveBack: (session: Session, suspect: boolean) => Promise<void>;
   #released: Promise<void> | undefined;
   #busy = false;
-  #turns: (() => void)[] = [];
+  #turns: (() => void)[] | undefined;
   #suspect = false;
   #depth = 0;
+  /** A statement failed inside the open transaction (node-postgres rejects before ReadyForQuery says so). */
+  #failed = false;
   #names = 0;
   #scope: AbortSignal | undefined;
 
@@ -172,7 +174,7 @@ export class Connection implements Queryable, AsyncDisposable, Disposable {
     }
     if (signal?.aborted) throw signal.reason;
     if (scope?.aborted) throw scope.reason;
-    if (this.#busy) await new Promise<void>((resolve) => this.#turns.push(resolve));
+    if (this.#busy) await new Promise<void>((resolve) => (this.#turns ??= []).push(resolve));
     this.#busy = true;
     const metrics = this.#ctx.metrics;
     const start = performance.now();
@@ -184,10 +186,11 @@ export class Connection implements Queryable, AsyncDisposable, Disposable {
       return (await this.#guarded(text, values, timeout, signal, scope)) as QueryResult<R>;
     } catch (error) {
       metrics?.errors.inc();
+      if (this.#depth > 0) this.#failed = true;
       throw error;
     } finally {
       metrics?.queryDuration.record(performance.now() - start);
-      const next = this.#turns.shift();
+      const next = this.#turns?.shift();
       if (next === undefined) this.#busy = false;
       else next();
     }
@@ -349,12 +352,13 @@ export class Connection implements Queryable, AsyncDisposable, Disposable {
     await this.query(beginStatement(options), undefined, { signal });
     const outer = this.#scope;
     this.#depth = 1;
+    this.#failed = false;
     this.#scope = signal ?? outer;
     let result: T;
     try {
       result = await fn(this);
       if (signal?.aborted) throw signal.reason;
-      if (this.#session.txStatus === 'E') {
+      if (this.#failed || this.#session.txStatus === 'E') {
         throw new PgQueryError('A statement in the transaction failed (its error was caught), so it was rolled back');
       }
       this.#scope = outer;
@@ -386,6 +390,7 @@ export class Connection implements Queryable, AsyncDisposable, Disposable {
     } catch (error) {
       this.#scope = outer;
       await this.#rollback(`ROLLBACK TO SAVEPOINT ${name}`);
+      this.#failed = false;
       throw error;
     } finally {
       this.#depth--;

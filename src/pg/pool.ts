@@ -194,7 +194,7 @@ export class Pool implements Queryable, AsyncDisposable {
     for (;;) {
       let lease: Lease<Session>;
       try {
-        lease = await this.#resources.acquire(options);
+        lease = await this.#resources.acquire({ signal, timeout });
       } catch (error) {
         if (error instanceof TimeoutError && !signal?.aborted) {
           metrics?.acquireTimeouts.inc();
@@ -272,13 +272,23 @@ export class Pool implements Queryable, AsyncDisposable {
   }
 
   /** The one row (asyncpg's `fetchrow`): `PgNoRowsError` if none, `PgTooManyRowsError` if more. */
-  one<R extends Row = Row>(text: string, values?: readonly unknown[], options?: QueryOptions): Promise<R> {
-    return this.use((conn) => conn.one<R>(text, values, options), { signal: options?.signal });
+  async one<R extends Row = Row>(text: string, values?: readonly unknown[], options?: QueryOptions): Promise<R> {
+    const conn = await this.acquire(options?.signal === undefined ? undefined : { signal: options.signal });
+    try {
+      return await conn.one<R>(text, values, options);
+    } finally {
+      void conn.release();
+    }
   }
 
   /** The one row, or `null`; `PgTooManyRowsError` if more. */
-  maybeOne<R extends Row = Row>(text: string, values?: readonly unknown[], options?: QueryOptions): Promise<R | null> {
-    return this.use((conn) => conn.maybeOne<R>(text, values, options), { signal: options?.signal });
+  async maybeOne<R extends Row = Row>(text: string, values?: readonly unknown[], options?: QueryOptions): Promise<R | null> {
+    const conn = await this.acquire(options?.signal === undefined ? undefined : { signal: options.signal });
+    try {
+      return await conn.maybeOne<R>(text, values, options);
+    } finally {
+      void conn.release();
+    }
   }
 
   /** Streams rows through a cursor on a connection held until the loop ends (see `Connection.cursor`). */

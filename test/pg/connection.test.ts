@@ -140,11 +140,14 @@ test('transaction - an abort cancels the running statement and rolls back', { sk
   await pool.query('CREATE TABLE t (x int)');
   const controller = new AbortController();
   const reason = new Error('stop');
+  let pid = 0;
   const tx = pool.transaction(async (tx) => {
     await tx.query('INSERT INTO t VALUES (1)');
-    controller.abort(reason);
+    ({ pid } = await tx.one<{ pid: number }>('SELECT pg_backend_pid() AS pid'));
     await tx.query('SELECT pg_sleep(10)');
   }, { signal: controller.signal });
+  await eventually(async () => pid !== 0 && (await running(s, pid)), 'pg_sleep started in the transaction');
+  controller.abort(reason);
   await assert.rejects(tx, (e) => e === reason);
   assert.deepEqual(await pool.many('SELECT x FROM t'), []);
   const { rows } = await s.admin.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND state <> 'idle'", [s.app]);

@@ -210,3 +210,12 @@ test('pool - options are checked at construction', () => {
   assert.throws(() => new Pool({ url: 'postgres://x', commandTimeout: -1, metrics: false }), /commandTimeout/);
   void server;
 });
+
+test('pool - the pool acquireTimeout is the default of acquire()', { skip }, async () => {
+  await using s = await scope();
+  const pool = s.pool({ max: 1, acquireTimeout: 50 });
+  const held = await pool.acquire();
+  await assert.rejects(pool.query('SELECT 1'), PgAcquireTimeoutError);
+  assert.equal(pool.stats().waiting, 0);
+  await held.release();
+});

@@ -47,12 +47,16 @@ function regexList(value: string, previous: RegExp[]): RegExp[] {
   }
 }
 
+/** Hex SHA-256 of `text` (node:crypto is loaded on first use: `crawl --help` does not need it). */
+function sha256(text: string): string {
+  return process.getBuiltinModule('node:crypto').createHash('sha256').update(text).digest('hex');
+}
+
 /** The default state file of a crawl: one per set of seeds. */
 export function defaultStatePath(seeds: readonly string[]): string {
   const key = [...seeds].map((s) => normalizeUrl(s) ?? s).sort().join('\n');
   // node:crypto on first use, not at start-up (`spate crawl --help` does not need it).
-  const { createHash } = process.getBuiltinModule('node:crypto');
-  return join('.spate', `crawl-${createHash('sha256').update(key).digest('hex').slice(0, 12)}.sqlite`);
+  return join('.spate', `crawl-${sha256(key).slice(0, 12)}.sqlite`);
 }
 
 /** Requests per second as a sliding-window limit (fractions become one per 1/rate seconds). */
@@ -249,14 +253,14 @@ function isPostgresUrl(state: string): boolean {
 /** The schema of a shared crawl: `--job`, or one per set of seeds. */
 export function defaultJobSchema(seeds: readonly string[]): string {
   const key = [...seeds].map((s) => normalizeUrl(s) ?? s).sort().join('\n');
-  return `spate_crawl_${createHash('sha256').update(key).digest('hex').slice(0, 12)}`;
+  return `spate_crawl_${sha256(key).slice(0, 12)}`;
 }
 
 async function openSharedStore(seeds: string[], opts: CrawlCliOptions): Promise<CrawlStore | number> {
   const { PostgresCrawlStore } = await import('../crawl/postgres-store.ts');
   const { PgSqlClient, schemaName } = await import('../store/index.ts');
   const schema = opts.job === undefined ? defaultJobSchema(seeds) : schemaName(opts.job);
-  const where = opts.output === '-' ? `stdout-${process.pid}` : createHash('sha256').update(resolve(opts.output)).digest('hex').slice(0, 8);
+  const where = opts.output === '-' ? `stdout-${process.pid}` : sha256(resolve(opts.output)).slice(0, 8);
   const worker = opts.worker ?? `${hostname()}-${where}`;
   const client = new PgSqlClient(opts.state!);
   let owned = true;

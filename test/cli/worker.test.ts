@@ -32,3 +32,13 @@ test('spate worker - --broker is required', () => {
   assert.equal(r.status, 2);
   assert.match(r.stderr, /required option '--broker <url>'/);
 });
+
+test('spate worker - a pipeline module with several stages needs --stage, and names them', () => {
+  const module = fileURLToPath(new URL('../pipeline/fixtures/two-stage-pipeline.ts', import.meta.url));
+  const r = run(module, '--broker', 'redis://127.0.0.1:1');
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /has 2 stages; choose one with --stage \(inc, square\)/);
+  const bad = run(module, '--broker', 'redis://127.0.0.1:1', '--stage', 'nope');
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /has no stage 'nope' \(stages: inc, square\)/);
+});

@@ -6,7 +6,7 @@ import { InvalidArgumentError } from 'commander';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type Broker, type Sink, type WorkerEvent, connectBroker } from '../pipeline/broker.ts';
-import { BrokerUrlError, WorkerModuleError } from '../pipeline/broker-errors.ts';
+import { BrokerUrlError, WorkerModuleError } from '../pipeline/errors.ts';
 import { InvalidArgumentError as SpateInvalidArgument } from '../core/index.ts';
 import type { Stage } from '../pipeline/stage.ts';
 import { integer } from './parse.ts';

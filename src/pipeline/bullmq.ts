@@ -18,7 +18,7 @@ import { DelayedError, type Job, Queue, UnrecoverableError, WaitingError, Worker
 import { Redis } from 'ioredis';
 import { InvalidArgumentError, sleep } from '../core/index.ts';
 import { checkInteger } from '../core/validate.ts';
-import { FencedError } from './broker-errors.ts';
+import { FencedError } from './errors.ts';
 import {
   type AnyStage, type Broker, type BrokerDeadLetter, type BrokerOptions, type DeadLetters, type EnqueueOptions, type JobData, type Producer,
   type Worker, type WorkerEvent, type WorkerOptions, type WorkerStats, attemptOnce, brokerSettings, retryDelay, workerSettings,

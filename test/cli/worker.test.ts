@@ -16,7 +16,7 @@ test('spate worker - a broker URL with no transport is a usage error', () => {
 });
 
 test('spate worker - a module without a stage is a usage error', () => {
-  const r = run(fileURLToPath(new URL('../../src/pipeline/broker-errors.ts', import.meta.url)), '--broker', 'redis://127.0.0.1:1');
+  const r = run(fileURLToPath(new URL('../../src/pipeline/errors.ts', import.meta.url)), '--broker', 'redis://127.0.0.1:1');
   assert.equal(r.status, 2);
   assert.match(r.stderr, /^spate worker: .*exports no stage.*\(see spate worker --help\)\n$/);
 });

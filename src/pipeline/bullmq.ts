@@ -104,8 +104,10 @@ export class BullmqBroker implements Broker {
   static async connect(url: string, options: BullmqOptions): Promise<BullmqBroker> {
     brokerSettings(options);
     const redis = new Redis(url, { maxRetriesPerRequest: null, lazyConnect: true });
-    await redis.connect();
+    // ioredis reconnects by itself and reports each failed try as an 'error' event; commands wait.
+    redis.on('error', () => {});
     try {
+      await redis.connect();
       return new BullmqBroker(url, options, redis);
     } catch (error) {
       redis.disconnect();

@@ -6,7 +6,7 @@ import { InvalidArgumentError } from 'commander';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type Broker, type Sink, type WorkerEvent, connectBroker } from '../pipeline/broker.ts';
-import { BrokerUrlError, WorkerModuleError } from '../pipeline/broker-errors.ts';
+import { BrokerUrlError, WorkerModuleError } from '../pipeline/errors.ts';
 import { InvalidArgumentError as SpateInvalidArgument } from '../core/index.ts';
 import type { Stage } from '../pipeline/stage.ts';
 import { integer } from './parse.ts';
@@ -22,6 +22,7 @@ function duration(value: string): number {
 export interface WorkerCliOptions {
   broker: string;
   queue?: string | undefined;
+  stage?: string | undefined;
   concurrency?: number | undefined;
   lease?: number | undefined;
   grace?: number | undefined;
@@ -41,15 +42,33 @@ function isStage(value: unknown): value is Stage {
   return typeof value === 'object' && value !== null && typeof (value as Stage).name === 'string' && typeof (value as Stage).kind === 'string' && typeof (value as Stage).options === 'object';
 }
 
-/** Loads a worker module and checks what it exports. */
-export async function loadWorkerModule(path: string): Promise<{ stage: Stage; sink: Sink | undefined; brokerOptions: Record<string, unknown> }> {
+/** Picks a stage of a pipeline a module exports (`default` or `pipeline`): the one named, or its only one. */
+function stageOfPipeline(path: string, mod: Record<string, unknown>, name: string | undefined): Stage | undefined {
+  const p = (mod.default ?? mod.pipeline) as { stages?: unknown } | undefined;
+  if (p === null || typeof p !== 'object' || !Array.isArray(p.stages)) return undefined;
+  const stages = (p.stages as unknown[]).filter(isStage);
+  if (name !== undefined) {
+    const found = stages.find((s) => s.name === name);
+    if (!found) throw new WorkerModuleError(`${path}: the pipeline has no stage '${name}' (stages: ${stages.map((s) => s.name).join(', ')})`);
+    return found;
+  }
+  if (stages.length === 1) return stages[0];
+  throw new WorkerModuleError(`${path}: the pipeline has ${stages.length} stages; choose one with --stage (${stages.map((s) => s.name).join(', ')})`);
+}
+
+/**
+ * Loads a worker module and checks what it exports: a stage (`stage` or the default export), or a
+ * pipeline (`default` or `pipeline`) whose stage `stageName` (or only stage) the worker runs.
+ */
+export async function loadWorkerModule(path: string, stageName?: string): Promise<{ stage: Stage; sink: Sink | undefined; brokerOptions: Record<string, unknown> }> {
   let mod: WorkerModule;
   try {
     mod = (await import(pathToFileURL(resolve(path)).href)) as WorkerModule;
   } catch (error) {
     throw new WorkerModuleError(`cannot load ${path}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
-  const stage = mod.stage ?? mod.default;
+  const direct = mod.stage ?? mod.default;
+  const stage = isStage(direct) && stageName === undefined ? direct : stageOfPipeline(path, mod as Record<string, unknown>, stageName);
   if (!isStage(stage)) throw new WorkerModuleError(`${path} exports no stage: export \`stage\` (or a default) built with defineStage or a pipeline stage`);
   if (mod.sink !== undefined && typeof mod.sink !== 'function') throw new WorkerModuleError(`${path}: \`sink\` must be a function (outputs, { key, item, attempt })`);
   return { stage, sink: mod.sink, brokerOptions: mod.brokerOptions ?? {} };
@@ -57,7 +76,7 @@ export async function loadWorkerModule(path: string): Promise<{ stage: Stage; si
 
 /** Runs a worker until `signal` aborts (SIGTERM); resolves with the exit code. */
 export async function runWorkerCommand(modulePath: string, opts: WorkerCliOptions, signal: AbortSignal): Promise<number> {
-  const { stage, sink, brokerOptions } = await loadWorkerModule(modulePath);
+  const { stage, sink, brokerOptions } = await loadWorkerModule(modulePath, opts.stage);
   const queue = opts.queue ?? stage.name;
   const broker: Broker = await connectBroker(opts.broker, {
     ...brokerOptions,
@@ -123,9 +142,10 @@ export function register(program: Command): void {
   program
     .command('worker')
     .description('run the stage a module exports on a broker queue (BullMQ on Redis, or RabbitMQ) until SIGTERM')
-    .argument('<module>', 'a module exporting `stage` (or a default stage), and optionally `sink` and `brokerOptions`')
+    .argument('<module>', 'a module exporting `stage` (or a default stage) or a pipeline, and optionally `sink` and `brokerOptions`')
     .requiredOption('--broker <url>', 'redis://127.0.0.1:6379 (BullMQ) or amqp://guest:guest@127.0.0.1:5672 (RabbitMQ)')
     .option('--queue <name>', 'queue name (default: the stage name)')
+    .option('--stage <name>', 'when the module exports a pipeline: the stage to run (default: its only stage)')
     .option('-c, --concurrency <n>', 'jobs at once in this process (default: the stage\'s)', integer(1))
     .option('--lease <duration>', 'BullMQ lock time: a worker silent this long loses its jobs (default 30s)', duration)
     .option('--grace <duration>', 'on SIGTERM, in-flight jobs get this long before they are handed back (default 30s)', duration)

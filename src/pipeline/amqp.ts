@@ -21,7 +21,7 @@ import { randomUUID } from 'node:crypto';
 import { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage, type GetMessage, type RecoveringChannelModel, connect } from 'amqplib';
 import { ClosedError, InvalidArgumentError, sleep } from '../core/index.ts';
 import { checkInteger } from '../core/validate.ts';
-import { ConsumerTimeoutError } from './broker-errors.ts';
+import { ConsumerTimeoutError } from './errors.ts';
 import {
   type AnyStage, type Broker, type BrokerDeadLetter, type BrokerOptions, type DeadLetters, type EnqueueOptions, type JobData, type Producer,
   type Worker, type WorkerEvent, type WorkerOptions, type WorkerStats, attemptOnce, brokerSettings, retryDelay, workerSettings,

@@ -10,7 +10,7 @@
 // `sink` keyed by the job's key, so a keyed sink (upsert) gives every item exactly once.
 import { InvalidArgumentError, timeout } from '../core/index.ts';
 import { checkInteger, checkNonNegative } from '../core/validate.ts';
-import { BrokerUrlError } from './broker-errors.ts';
+import { BrokerUrlError } from './errors.ts';
 import type { AmqpOptions } from './amqp.ts';
 import type { BullmqOptions } from './bullmq.ts';
 import type { DeadLetter } from './dead-letter.ts';

@@ -18,7 +18,7 @@ import { DelayedError, type Job, Queue, UnrecoverableError, WaitingError, Worker
 import { Redis } from 'ioredis';
 import { InvalidArgumentError, sleep } from '../core/index.ts';
 import { checkInteger } from '../core/validate.ts';
-import { FencedError } from './broker-errors.ts';
+import { FencedError } from './errors.ts';
 import {
   type AnyStage, type Broker, type BrokerDeadLetter, type BrokerOptions, type DeadLetters, type EnqueueOptions, type JobData, type Producer,
   type Worker, type WorkerEvent, type WorkerOptions, type WorkerStats, attemptOnce, brokerSettings, retryDelay, workerSettings,
@@ -104,8 +104,10 @@ export class BullmqBroker implements Broker {
   static async connect(url: string, options: BullmqOptions): Promise<BullmqBroker> {
     brokerSettings(options);
     const redis = new Redis(url, { maxRetriesPerRequest: null, lazyConnect: true });
-    await redis.connect();
+    // ioredis reconnects by itself and reports each failed try as an 'error' event; commands wait.
+    redis.on('error', () => {});
     try {
+      await redis.connect();
       return new BullmqBroker(url, options, redis);
     } catch (error) {
       redis.disconnect();

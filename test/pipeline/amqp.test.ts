@@ -140,6 +140,25 @@ test('amqp - SIGTERM lets the job in flight finish, then exits 0', { skip }, asy
   }
 });
 
+test('amqp - SIGTERM past --grace hands the job in flight back to the queue, then exits 0', { skip }, async () => {
+  const queue = uniqueQueue('grace');
+  const broker = await connectBroker(url, { queue });
+  const w = spawnWorker(url, queue, tempDir(), ['--grace', '200ms'], { SPATE_TEST_LOG_START: '1' });
+  try {
+    await w.waitFor((l) => l.type === 'ready');
+    await broker.producer<{ n: number; ms: number }>().enqueue({ n: 4, ms: 60_000 }, { key: 'long' });
+    await w.waitFor((l) => l.type === 'stderr' && l.text === 'start 4');
+    w.child.kill('SIGTERM');
+    assert.equal((await w.exit).code, 0);
+    assert.ok(!w.lines.some((l) => l.type === 'done' || l.type === 'retry' || l.type === 'dead'), 'handed back, not a failed attempt');
+    await until(async () => (await broker.depth()) === 1, 'the job back in the queue');
+  } finally {
+    w.child.kill('SIGKILL');
+    await broker.destroy();
+    await broker.close();
+  }
+});
+
 test('amqp - SIGKILL mid-run: unacked deliveries come back and the keyed sink has every item exactly once', { skip }, async () => {
   const { raw } = await killMidRun(url, (queue) => connectBroker(url, { queue }));
   assert.ok(raw >= 80);

@@ -1,4 +1,4 @@
-// Errors of the broker transports (BullMQ on Redis, RabbitMQ). Listed in docs/errors.md.
+// Errors of spate/pipeline (so far: the broker transports, BullMQ on Redis and RabbitMQ). Listed in docs/errors.md.
 import { SpateError } from '../core/index.ts';
 
 /** A broker URL with a scheme spate has no transport for, or one it cannot parse. */

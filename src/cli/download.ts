@@ -15,6 +15,7 @@ export interface DownloadCliOptions {
   timeout?: number | undefined;
   adaptive?: boolean | undefined;
   state?: string | undefined;
+  job?: string | undefined;
   resume?: boolean | undefined;
   report?: string | undefined;
   json?: boolean | undefined;
@@ -30,6 +31,7 @@ function plainLine(s: DownloadStats): string {
 
 /** Runs a download job as the CLI does; resolves with the exit code (0, 1, or 130 when `signal` aborted). */
 export async function runDownloadCommand(list: string, opts: DownloadCliOptions, signal?: AbortSignal): Promise<number> {
+  if (opts.state !== undefined && /^postgres(ql)?:\/\//.test(opts.state)) return runSharedDownloadCommand(list, opts, signal);
   const out = process.stdout;
   const tty = process.stderr.isTTY === true && !opts.json;
   const downloader = new Downloader({
@@ -112,7 +114,8 @@ export function register(program: Command): void {
     .option('--retries <n>', 'attempts in a row without progress before a file fails', integer(0), 5)
     .option('--timeout <seconds>', 'a deadline per file, all attempts included', positive('a number of seconds'))
     .option('--adaptive', 'move the concurrency with measured throughput and errors')
-    .option('--state <file>', `the job's state file (default: <out>/${STATE_FILE})`)
+    .option('--state <file|url>', `the job's state file (default: <out>/${STATE_FILE}), or a postgres:// URL shared by many workers`)
+    .option('--job <name>', 'with a postgres:// state: the job\'s name (default: from the list\'s file name)')
     .option('--resume', 'continue the job in the state file: skip finished files, continue partial ones')
     .option('--report <file>', 'write a JSON report: totals and one record per URL')
     .option('--json', 'one JSON line per file and a summary line on stdout, no progress display')
@@ -139,4 +142,41 @@ export function register(program: Command): void {
         process.off('SIGTERM', onSigint);
       }
     });
+}
+
+/** `--state postgres://…`: this process is one worker of a download job shared through Postgres. */
+async function runSharedDownloadCommand(list: string, opts: DownloadCliOptions, signal?: AbortSignal): Promise<number> {
+  const { createHash } = await import('node:crypto');
+  const { hostname } = await import('node:os');
+  const { basename, resolve } = await import('node:path');
+  const { PgSqlClient, PostgresWorkQueue, schemaName } = await import('../store/index.ts');
+  const { runSharedDownload } = await import('../download/shared.ts');
+  if (opts.job === undefined && list === '-') {
+    process.stderr.write('spate download: a shared job read from stdin needs --job <name> (see spate download --help)\n');
+    return 2;
+  }
+  const schema = opts.job === undefined ? schemaName(`spate_download_${basename(list)}`) : schemaName(opts.job);
+  const client = new PgSqlClient(opts.state!);
+  try {
+    const owner = `${hostname()}-${createHash('sha256').update(resolve(opts.out)).digest('hex').slice(0, 8)}`;
+    const queue = await PostgresWorkQueue.open(client, { schema, owner });
+    const s = await runSharedDownload(parseList(list), {
+      queue,
+      out: opts.out,
+      concurrency: opts.concurrency,
+      perHost: opts.perHost,
+      retries: opts.retries,
+      fileTimeoutMs: opts.timeout === undefined ? undefined : opts.timeout * 1000,
+      adaptive: opts.adaptive ?? false,
+      signal,
+      onProgress: opts.json ? (r) => process.stdout.write(`${JSON.stringify(r)}\n`) : undefined,
+    });
+    await queue.close();
+    if (opts.json) process.stdout.write(`${JSON.stringify({ summary: { ...s, job: schema, worker: owner } })}\n`);
+    else process.stdout.write(`${s.interrupted ? 'interrupted: ' : ''}this worker: ${s.done} downloaded, ${s.skipped} skipped, ${s.failed} failed; job ${schema}: ${s.jobFinished} of ${s.jobTotal} finished\n`);
+    if (s.interrupted) return 130;
+    return s.failed > 0 || s.listErrors > 0 ? 1 : 0;
+  } finally {
+    await client.close();
+  }
 }

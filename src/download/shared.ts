@@ -6,8 +6,11 @@
 // ordinary Downloader into this worker's directory (complete-or-absent files, Range resume, its
 // local state), and the outcome — done, skipped (already in place here) or failed, with the
 // result as output — is committed for the batch; a completion from a worker whose lease ran out
-// and whose URL went to another worker is refused. A worker that dies loses nothing: its URLs come
+// and whose URL went to another worker is refused (and its file removed: the other worker's copy
+// is the one that counts). A worker that dies loses nothing: its URLs come
 // back when their leases run out. A worker ends when the queue is dry and nobody holds anything.
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { sleep } from '../core/sleep.ts';
 import type { Settle, WorkInput, WorkItem, WorkQueue } from '../store/work-queue.ts';
 import { Downloader, type DownloaderOptions, type DownloadResult } from './downloader.ts';
@@ -105,7 +108,12 @@ export async function runSharedDownload(items: AsyncIterable<ListEntry> | Iterab
     summary.refused += refused.size;
     for (const it of claimed) {
       const r = results.get(it.key);
-      if (r === undefined || refused.has(it.id)) continue;
+      if (r === undefined) continue;
+      if (refused.has(it.id)) {
+        // Our lease ran out and the URL is another worker's now: its copy is the one that counts.
+        if (r.status === 'done') await rm(join(options.out, r.name), { force: true });
+        continue;
+      }
       summary[r.status === 'done' ? 'done' : r.status === 'skipped' ? 'skipped' : 'failed']++;
       if (r.status === 'done') summary.bytes += r.bytes;
     }

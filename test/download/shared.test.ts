@@ -1,6 +1,8 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runSharedDownload } from '../../src/download/shared.ts';
@@ -35,7 +37,7 @@ if (missing !== undefined) {
     const lost = await dead.claim(7);
     assert.equal(lost.length, 7);
     await dead.close();
-    const queues = await Promise.all(['a', 'b'].map((owner) => PostgresWorkQueue.open(client, { schema, owner, leaseMs: 300 })));
+    const queues = await Promise.all(['a', 'b'].map((owner) => PostgresWorkQueue.open(client, { schema, owner })));
     const outs = ['a', 'b'].map((o) => join(dir, o));
     const summaries = await Promise.all(queues.map((queue, i) => runSharedDownload(list, { queue, out: outs[i]!, concurrency: 4, batch: 5, pollMs: 20 })));
     const placed = outs.map(files);
@@ -51,5 +53,30 @@ if (missing !== undefined) {
     const late = await queues[0]!.commit({ settle: [{ id: lost[0]!.id, lease: lost[0]!.lease, kind: 'complete', outcome: 'done', output: '{}' }] });
     assert.deepEqual(late.refused, [lost[0]!.id]);
     for (const q of queues) await q.close();
+  });
+
+  test('spate download --state postgres:// - two processes on one list: each file in exactly one directory', async () => {
+    await using lab = await startLab({ seed: 4 });
+    const job = testSchema('spate_dl_cli');
+    schemas.push(job);
+    const listPath = join(dir, 'list.txt');
+    writeFileSync(listPath, Array.from({ length: 30 }, (_, i) => `${lab.url}/files/g${i}.bin?size=${20_000 + i}\tg${i}.bin`).join('\n'));
+    const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+    const run = (out: string) => new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [main, 'download', listPath, '--out', out, '--state', PG_URL, '--job', job, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (c: Buffer) => (stdout += c));
+      child.stderr.on('data', (c: Buffer) => (stderr += c));
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+    const outs = [join(dir, 'c1'), join(dir, 'c2')];
+    const results = await Promise.all(outs.map(run));
+    for (const r of results) assert.equal(r.code, 0, r.stderr);
+    const placed = outs.map(files);
+    assert.equal(placed[0]!.length + placed[1]!.length, 30);
+    assert.equal(new Set([...placed[0]!, ...placed[1]!]).size, 30);
+    const last = JSON.parse(results[0]!.stdout.trim().split('\n').at(-1)!) as { summary: { jobFinished: number; jobTotal: number } };
+    assert.deepEqual([last.summary.jobFinished, last.summary.jobTotal], [30, 30]);
   });
 }

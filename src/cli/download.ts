@@ -20,6 +20,7 @@ export interface DownloadCliOptions extends DashboardCliOptions {
   timeout?: number | undefined;
   adaptive?: boolean | undefined;
   state?: string | undefined;
+  job?: string | undefined;
   resume?: boolean | undefined;
   fresh?: boolean | undefined;
   report?: string | undefined;
@@ -81,10 +82,11 @@ function progressBar(): { update(s: DownloadStats): void; stop(): void } {
 export async function runDownloadCommand(list: string, opts: DownloadCliOptions, signal?: AbortSignal): Promise<number> {
   if (opts.resume && opts.fresh) return usageError('download', '--resume and --fresh exclude each other');
   checkOutputDir(opts.outDir, '--out-dir');
-  const statePath = opts.state ?? join(opts.outDir, STATE_FILE);
-  checkStateFile(statePath, '--state');
   if (opts.report !== undefined) checkOutputFile(opts.report, '--report');
   if (list !== '-' && !existsSync(list)) return usageError('download', `the list ${list} does not exist`);
+  if (opts.state !== undefined && /^postgres(ql)?:\/\//.test(opts.state)) return runSharedDownloadCommand(list, opts, signal);
+  const statePath = opts.state ?? join(opts.outDir, STATE_FILE);
+  checkStateFile(statePath, '--state');
   if (existsSync(statePath) && !opts.resume && !opts.fresh) {
     return usageError('download', `${statePath} holds the state of an earlier run; pass --resume to continue it, or --fresh to start over`);
   }
@@ -169,7 +171,8 @@ export function register(program: Command): void {
     .option('--retries <n>', 'attempts in a row without progress before a file fails', integer(0), 5)
     .addOption(durationOption('--timeout <duration>', 'a deadline per file, all attempts included'))
     .option('--adaptive', 'move the concurrency with measured throughput and errors')
-    .option('--state <file>', `the job's state file (default: <out-dir>/${STATE_FILE})`)
+    .option('--state <file|url>', `the job's state file (default: <out-dir>/${STATE_FILE}), or a postgres:// URL shared by many workers`)
+    .option('--job <name>', 'with a postgres:// state: the job\'s name (default: from the list\'s file name)')
     .option('--resume', 'continue the job in the state file: skip finished files, continue partial ones')
     .option('--fresh', 'delete the state file and partial files and start over')
     .option('--report <file>', 'write a JSON report: totals and one record per URL')
@@ -185,4 +188,40 @@ export function register(program: Command): void {
         quiet: opts.quiet === true,
       }));
   usageManners(command);
+}
+
+/** `--state postgres://…`: this process is one worker of a download job shared through Postgres. */
+async function runSharedDownloadCommand(list: string, opts: DownloadCliOptions, signal?: AbortSignal): Promise<number> {
+  const { createHash } = await import('node:crypto');
+  const { hostname } = await import('node:os');
+  const { basename, resolve } = await import('node:path');
+  const { PgSqlClient, PostgresWorkQueue, schemaName } = await import('../store/index.ts');
+  const { runSharedDownload } = await import('../download/shared.ts');
+  if (opts.job === undefined && list === '-') {
+    return usageError('download', 'a shared job read from stdin needs --job <name>');
+  }
+  const schema = opts.job === undefined ? schemaName(`spate_download_${basename(list)}`) : schemaName(opts.job);
+  const client = new PgSqlClient(opts.state!);
+  try {
+    const owner = `${hostname()}-${createHash('sha256').update(resolve(opts.outDir)).digest('hex').slice(0, 8)}`;
+    const queue = await PostgresWorkQueue.open(client, { schema, owner });
+    const s = await runSharedDownload(parseList(list), {
+      queue,
+      out: opts.outDir,
+      concurrency: opts.concurrency,
+      perHost: opts.perHost,
+      retries: opts.retries,
+      fileTimeoutMs: opts.timeout,
+      adaptive: opts.adaptive ?? false,
+      signal,
+      onProgress: opts.json ? (r) => process.stdout.write(`${JSON.stringify(r)}\n`) : undefined,
+    });
+    await queue.close();
+    if (opts.json) process.stdout.write(`${JSON.stringify({ summary: { ...s, job: schema, worker: owner } })}\n`);
+    else if (!opts.quiet || s.interrupted) process.stderr.write(`spate download: ${s.interrupted ? 'interrupted: ' : ''}this worker: ${s.done} downloaded, ${s.skipped} skipped, ${s.failed} failed; job ${schema}: ${s.jobFinished} of ${s.jobTotal} finished\n`);
+    if (s.interrupted) return EXIT.interrupted;
+    return s.failed > 0 || s.listErrors > 0 ? EXIT.failed : EXIT.ok;
+  } finally {
+    await client.close();
+  }
 }

@@ -15,7 +15,9 @@
 //     and its target is queued at the same depth with one more hop. So a loop ends in the
 //     visited set, a chain ends at `maxRedirects` hops, and every URL is fetched once.
 //   - Per host: a semaphore (`perHostConcurrency`) and a sliding-window rate limiter — the
-//     stricter of `perHostRate` and robots.txt's Crawl-delay (one request per delay).
+//     stricter of `perHostRate` and robots.txt's Crawl-delay (one request per delay). With a
+//     shared store (Postgres), both also hold for the whole crawl: slots and request times come
+//     from the store (`acquireSlot`, `reserve`), and claims and commits are awaited.
 //   - Stop: aborting `signal` aborts in-flight requests and puts their rows (and the buffer's)
 //     back to queued, commits, and `run()` resolves with `interrupted: true`.
 import { TextDecoder } from 'node:util';
@@ -238,10 +240,11 @@ export class Crawler {
   #wake: PromiseWithResolvers<void> = Promise.withResolvers<void>();
   /** A shared store's claim in flight, and its latest commit. */
   #claiming: Promise<void> | undefined;
+  #flushing: Promise<void> | undefined;
+  /** Pages completed so far (tells a worker that pages finished while its claim was out). */
   #completed = 0;
   /** Give back the shared per-host slots this process keeps idle. */
   readonly #slotSweeps: (() => Promise<unknown>)[] = [];
-  #flushing: Promise<void> | undefined;
   readonly #ended: PromiseWithResolvers<void> = Promise.withResolvers<void>();
   #started = 0;
   #inFlight = 0;

@@ -6,3 +6,4 @@ export { SqliteDownloadStore, type DownloadStore, type DownloadRecord, type Down
 export { AdaptiveController, AdaptiveConcurrency, type AdaptiveOptions, type Sample } from './adaptive.ts';
 export { ResizableLimit } from './limit.ts';
 export { ChecksumMismatchError, SizeMismatchError, ResumeMismatchError, UnsafePathError } from './errors.ts';
+export { runSharedDownload, type SharedDownloadOptions, type SharedDownloadSummary } from './shared.ts';

@@ -5,3 +5,4 @@ export { siteSpec, siteCounts, pageDepth, pageTitle, type SiteSpec, type SiteOpt
 export { fileBytes, fileKey, dispositionFor, DEFAULT_FILE_SIZE } from './files.ts';
 export { user, post, postsOf, POSTS_PER_USER, type LabUser, type LabPost } from './users.ts';
 export { fillBytes, hash32 } from './rng.ts';
+export { PROFILES, profileSite, profileFile, writeProfileSite, type ProfileName, type ProfileSite, type ProfilePage, type ProfileFile, type ProfileOptions } from './profiles.ts';

@@ -16,10 +16,17 @@ if (!url || !pages) throw new Error('SITE_URL and SITE_PAGES are not set (the ca
 const here = fileURLToPath(new URL('.', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), `spate-bench-${impl}-`));
 
+/** The CLI users run: package.json's bin (compiled JS once it points there), or SPATE_CLI. */
+function spateCli(): string {
+  if (process.env.SPATE_CLI) return process.env.SPATE_CLI;
+  const pkg = JSON.parse(readFileSync(join(here, '../../package.json'), 'utf8')) as { bin?: { spate?: string } };
+  return join(here, '../..', pkg.bin?.spate ?? 'src/cli/main.ts');
+}
+
 function command(): string[] {
   switch (impl) {
     case 'spate':
-      return [process.execPath, join(here, '../../src/cli/main.ts'), 'crawl', url!, '-o', join(dir, 'pages.jsonl'), '--state', join(dir, 'state.sqlite'), '--concurrency', String(concurrency), '--per-host', String(concurrency)];
+      return [process.execPath, spateCli(), 'crawl', url!, '-o', join(dir, 'pages.jsonl'), '--state', join(dir, 'state.sqlite'), '--concurrency', String(concurrency), '--per-host', String(concurrency)];
     case 'wget':
       return ['wget', '-r', '-l', 'inf', '-nv', '--delete-after', '-P', dir, url!];
     case 'crawlee':

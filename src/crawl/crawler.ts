@@ -33,7 +33,7 @@ import type { HttpResponse } from '../http/response.ts';
 import { Session } from '../http/session.ts';
 import type { MetricsRegistry } from '../observe/registry.ts';
 import { isHtml, LinkExtractor } from './extract.ts';
-import { normalizeUrl, UrlNormalizer } from './normalize.ts';
+import { normalizeUrl, plainHost, UrlNormalizer } from './normalize.ts';
 import { JsonlOutput } from './output.ts';
 import { DEFAULT_USER_AGENT, RobotsCache, type RobotsRules } from './robots.ts';
 import { type CommitResult, type Completion, type CrawlStore, type Discovery, type FrontierItem, SqliteCrawlStore } from './store.ts';
@@ -584,6 +584,16 @@ export class Crawler {
     return true;
   }
 
+  /**
+   * True when `href` is an absolute http(s) URL whose host, written as a plain lower-case-able
+   * domain without a port or userinfo, is not a seed host: its normalised host would be the same
+   * (such a host only changes case), so it would be out of a same-host scope.
+   */
+  #plainlyOffsite(href: string): boolean {
+    const host = plainHost(href);
+    return host !== undefined && !this.#seedHosts.has(host);
+  }
+
   #inScope(url: string, host: string): boolean {
     switch (this.#scope) {
       case 'same-host':
@@ -771,7 +781,11 @@ export class Crawler {
         record.links = x.hrefs.length;
         const hrefs: string[] = [];
         const resolve = this.#normalizer.resolver(x.base);
+        // Links to other hosts are most of a blog's: with nothing else to see them, they are
+        // dropped before being resolved when their host is plainly out of a same-host scope.
+        const skipOffsite = this.#scope === 'same-host' && this.#onPage === undefined;
         for (const href of x.hrefs) {
+          if (skipOffsite && this.#plainlyOffsite(href)) continue;
           const target = resolve(href);
           if (target !== undefined) {
             hrefs.push(target);

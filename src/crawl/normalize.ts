@@ -153,3 +153,20 @@ export class UrlNormalizer {
     return memo;
   }
 }
+
+const PLAIN = /^https?:\/\/([A-Za-z0-9.-]+)(?:[/?#]|$)/i;
+const NUMERIC_LABEL = /^(?:0x[0-9a-f]*|[0-9]+)$/i;
+
+/**
+ * The host `normalizeUrl(href)` gives (when it gives a URL), read off the href without parsing
+ * it: only for an absolute http(s) URL whose host is a plain domain (letters, digits, dots,
+ * dashes; no port, userinfo or escapes) that is not an IPv4 form; undefined otherwise.
+ */
+export function plainHost(href: string): string | undefined {
+  const m = PLAIN.exec(href);
+  if (m === null) return undefined;
+  const host = m[1]!.toLowerCase();
+  const last = host.slice(host.lastIndexOf('.') + 1);
+  if (last === '' || NUMERIC_LABEL.test(last)) return undefined; // an IPv4 form, or a trailing dot
+  return host;
+}

@@ -6,3 +6,4 @@ export { fileBytes, fileKey, dispositionFor, DEFAULT_FILE_SIZE } from './files.t
 export { lyingFileBytes, lieProfile, lieVersion, LIE_VERSIONS, type LieProfile } from './lies.ts';
 export { user, post, postsOf, POSTS_PER_USER, type LabUser, type LabPost } from './users.ts';
 export { fillBytes, hash32 } from './rng.ts';
+export { PROFILES, profileSite, profileFile, writeProfileSite, type ProfileName, type ProfileSite, type ProfilePage, type ProfileFile, type ProfileOptions } from './profiles.ts';

@@ -339,9 +339,9 @@ function docsDocument(kind: string, title: string, body: string): Buffer {
     case 'xhtml':
       return Buffer.from(`<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">\n<html xmlns="http://www.w3.org/1999/xhtml" xml:lang="en" lang="en">\n<head>\n<meta http-equiv="Content-Type" content="text/html; charset=utf-8" />\n<title>${t}</title>\n<link rel="stylesheet" href="/_static/theme.css" type="text/css" />\n</head>\n<body>\n${body}</body>\n</html>\n`);
     case 'win1252':
-      return latin(`<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01 Transitional//EN">\n<HTML><HEAD>\n<META http-equiv="Content-Type" content="text/html; charset=windows-1252">\n<TITLE>${t}</TITLE>\n</HEAD>\n<BODY>\n${body.replace(/[^\u0000-\u00ff\u2013\u2014\u2019]/g, '?')}</BODY></HTML>\n`);
+      return latin(`<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01 Transitional//EN">\n<HTML><HEAD>\n<META http-equiv="Content-Type" content="text/html; charset=windows-1252">\n<TITLE>${t}</TITLE>\n</HEAD>\n<BODY>\n${body.replace(/[^\t\n\r\u0020-\u00ff\u2013\u2014\u2019]/g, '?')}</BODY></HTML>\n`);
     case 'latin1':
-      return latin(`<!DOCTYPE html>\n<html><head><meta charset="iso-8859-1"><title>${t}</title>${head}</head>\n<body>\n${body.replace(/[^\u0000-\u00ff]/g, '?')}</body></html>\n`);
+      return latin(`<!DOCTYPE html>\n<html><head><meta charset="iso-8859-1"><title>${t}</title>${head}</head>\n<body>\n${body.replace(/[^\t\n\r\u0020-\u00ff]/g, '?')}</body></html>\n`);
     default:
       return Buffer.from(`<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">${head}<title>${t}</title></head>\n<body>\n${body}</body></html>\n`);
   }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { isTrackingParam, normalizeUrl, UrlNormalizer } from '../../src/crawl/normalize.ts';
+import { isTrackingParam, normalizeUrl, plainHost, UrlNormalizer } from '../../src/crawl/normalize.ts';
 
 const same: [string, string][] = [
   ['HTTP://Example.COM/a', 'http://example.com/a'],
@@ -77,4 +77,21 @@ test('UrlNormalizer - gives what normalizeUrl gives, memo or not (fast-check)', 
     }),
     { seed: 3, numRuns: 3000 },
   );
+});
+
+test('plainHost - when it reads a host, normalizeUrl gives that host or nothing (fast-check)', () => {
+  const part = fc.constantFrom('http://', 'HTTPS://', 'https:', '//', 'Example', '.com', '.', '..', 'xn--', '-', '0x7f', '127', '1', '2130706433', 'a', 'B', ':80', ':443', '@', '%41', '/', '?q', '#f', '\t', ' ', '\\', 'ß', 'é');
+  fc.assert(
+    fc.property(fc.array(part, { maxLength: 8 }).map((p) => p.join('')), (href) => {
+      const host = plainHost(href);
+      if (host === undefined) return;
+      const url = normalizeUrl(href);
+      if (url !== undefined) assert.equal(new URL(url).host, host, href);
+    }),
+    { seed: 5, numRuns: 5000 },
+  );
+  assert.equal(plainHost('https://News.Example.org/item?id=1'), 'news.example.org');
+  assert.equal(plainHost('http://0x7f.1/'), undefined);
+  assert.equal(plainHost('http://h:8080/'), undefined);
+  assert.equal(plainHost('/local'), undefined);
 });

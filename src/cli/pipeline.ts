@@ -4,9 +4,12 @@ import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type PipelineStats, type PipelineStore, Pipeline, SqlitePipelineStore, exportRows, jsonlFile, keyedSink, toWritable } from '../pipeline/index.ts';
-import { integer } from './parse.ts';
+import { checkStateFile } from './crawl.ts';
+import { type DashboardCliOptions, dashboardOption, reportHtmlOption, startJobDashboard } from './dashboard.ts';
+import { usageManners } from './job.ts';
+import { checkOutputFile, durationOption, integer, UsageError } from './parse.ts';
 
-export interface PipelineRunOptions {
+export interface PipelineRunOptions extends DashboardCliOptions {
   state?: string | undefined;
   resume?: boolean | undefined;
   fresh?: boolean | undefined;
@@ -16,8 +19,6 @@ export interface PipelineRunOptions {
   name?: string | undefined;
   progressInterval: number;
 }
-
-class UsageError extends Error {}
 
 /**
  * Loads a module's pipeline: its default export (or `pipeline` export), a Pipeline or a function
@@ -45,7 +46,9 @@ function progressLine(s: PipelineStats): string {
 
 /** Runs the command as the CLI does; resolves with the exit code (0, 1 with dead letters, 130 interrupted). */
 export async function runPipelineCommand(module: string, opts: PipelineRunOptions, signals: { drain?: AbortSignal; stop?: AbortSignal } = {}): Promise<number> {
-  if (opts.resume && opts.fresh) throw new UsageError('--resume and --fresh cannot go together');
+  if (opts.resume && opts.fresh) throw new UsageError('--resume and --fresh exclude each other');
+  if (opts.output !== undefined) checkOutputFile(opts.output, '--output');
+  if (opts.state !== undefined) checkStateFile(opts.state, '--state');
   let p = await loadPipeline(module);
   let store: PipelineStore | undefined;
   if (opts.state) {
@@ -59,6 +62,8 @@ export async function runPipelineCommand(module: string, opts: PipelineRunOption
   } else if (opts.name) {
     p = p.with({ name: opts.name });
   }
+  const dash = await startJobDashboard('pipeline run', opts);
+  if (dash) p = p.with({ metrics: dash.registry });
   const err = process.stderr;
   const progress = opts.json || opts.quiet ? undefined : (s: PipelineStats) => err.write(`${progressLine(s)}\n`);
   let interrupted = false;
@@ -95,6 +100,7 @@ export async function runPipelineCommand(module: string, opts: PipelineRunOption
   } finally {
     await store?.close();
   }
+  const reported = dash ? await dash.finish({ kind: 'other', summary: { read: result.read, 'dead letters': result.deadLetters, seconds: Math.round(result.elapsed / 100) / 10 } }) : true;
   if (opts.json) process.stdout.write(`${JSON.stringify({ ...result, interrupted })}\n`);
   else if (!opts.quiet) {
     err.write(`${progressLine(result)}\n`);
@@ -102,7 +108,7 @@ export async function runPipelineCommand(module: string, opts: PipelineRunOption
     if (interrupted && opts.state) err.write('run the same command with --resume to continue\n');
   }
   if (interrupted) return 130;
-  return dead > 0 ? 1 : 0;
+  return dead > 0 || !reported ? 1 : 0;
 }
 
 async function dlq(action: 'list' | 'replay' | 'purge', module: string | undefined, opts: { state: string; name?: string; json?: boolean; id?: number[] }): Promise<number> {
@@ -148,8 +154,7 @@ function report(command: string, error: unknown): number {
 /** Adds `spate pipeline`. */
 export function register(program: Command): void {
   const cmd = program.command('pipeline').description('Run a data pipeline a module exports (stages, backpressure, dynamic workers, dead letters, checkpoints; docs/pipeline.md).');
-  cmd
-    .command('run')
+  usageManners(cmd.command('run'))
     .description('Run the pipeline a module exports; progress on stderr.')
     .argument('<module>', 'a .ts/.js module whose default export is a pipeline (or a function returning one)')
     .option('--state <file>', 'durable mode: checkpoints and dead letters in this SQLite file')
@@ -158,8 +163,9 @@ export function register(program: Command): void {
     .option('-o, --output <file>', 'write the outputs as JSONL (complete or absent; - for stdout)')
     .option('--name <name>', 'the pipeline name in the state file (default: the module\'s)')
     .option('--json', 'the final stats as JSON on stdout, no progress')
-    .option('--quiet', 'no progress')
-    .option('--progress-interval <ms>', 'how often a progress line is printed', integer(1), 1000)
+    .option('-q, --quiet', 'no progress and no summary')
+    .addOption(durationOption('--progress-interval <duration>', 'how often a progress line is printed', 1000))
+    .addOption(dashboardOption()).addOption(reportHtmlOption())
     .addHelpText('after', '\nExit codes: 0 done, 1 some items became dead letters, 2 usage, 130 interrupted (Ctrl-C drains: in-flight items finish, then a checkpoint; twice stops now).\n\nExample:\n  spate pipeline run examples/pipeline/checkpoints.ts --state state.sqlite\n  spate pipeline run examples/pipeline/checkpoints.ts --state state.sqlite --resume\n')
     .action(async (module: string, opts: PipelineRunOptions) => {
       const drain = new AbortController();

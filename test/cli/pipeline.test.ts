@@ -48,7 +48,7 @@ test('spate pipeline run - Ctrl-C drains and exits 130; a second run needs --res
   const state = join(dir, 'slow.sqlite');
   const out = join(dir, 'slow-1.jsonl');
   let sent = false;
-  const first = await cli(['run', slow, '--state', state, '-o', out, '--progress-interval', '20'], (text, child) => {
+  const first = await cli(['run', slow, '--state', state, '-o', out, '--progress-interval', '20ms'], (text, child) => {
     if (!sent && /checkpoint \d+/.test(text)) { sent = true; child.kill('SIGINT'); }
   });
   assert.equal(first.code, 130, first.stderr);

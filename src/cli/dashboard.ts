@@ -98,7 +98,7 @@ export async function startJobDashboard(command: string, opts: DashboardCliOptio
   };
 }
 
-const GAUGES = new Set(['connections', 'paused', 'users', 'rooms']);
+const GAUGES = new Set(['connections', 'paused', 'users', 'rooms', 'inFlight', 'concurrency', 'queued']);
 const TROUBLE = new Set(['dropped', 'rateLimited', 'slow', 'timedOut', 'duplicates']);
 
 /** Publishes a server's `stats()` (plain numbers) into `registry`: levels as gauges, events as counters, trouble as errors by kind. */

@@ -9,6 +9,8 @@ import { type Broker, type Sink, type WorkerEvent, connectBroker } from '../pipe
 import { BrokerUrlError, WorkerModuleError } from '../pipeline/errors.ts';
 import { InvalidArgumentError as SpateInvalidArgument } from '../core/index.ts';
 import type { Stage } from '../pipeline/stage.ts';
+import { type DashboardCliOptions, dashboardOption, publishStats, startJobDashboard } from './dashboard.ts';
+import { usageManners } from './job.ts';
 import { integer } from './parse.ts';
 
 /** `500ms`, `2s`, `1m`, or a plain number of ms. */
@@ -19,7 +21,7 @@ function duration(value: string): number {
   return m[2] === 's' ? n * 1000 : m[2] === 'm' ? n * 60_000 : n;
 }
 
-export interface WorkerCliOptions {
+export interface WorkerCliOptions extends DashboardCliOptions {
   broker: string;
   queue?: string | undefined;
   stage?: string | undefined;
@@ -98,6 +100,8 @@ export async function runWorkerCommand(modulePath: string, opts: WorkerCliOption
     ...(opts.concurrency === undefined ? {} : { concurrency: opts.concurrency }),
     ...(opts.grace === undefined ? {} : { grace: opts.grace }),
   });
+  const dash = await startJobDashboard('worker', { dashboard: opts.dashboard });
+  if (dash) publishStats(dash.registry, 'spate_worker', () => ({ ...worker.stats() }));
   if (opts.json) out({ type: 'ready', queue, broker: broker.kind, pid: process.pid });
   else if (!opts.quiet) process.stderr.write(`spate worker: ${stage.name} on ${broker.kind} queue ${queue}, pid ${process.pid}\n`);
   const progress = opts.quiet || opts.json ? undefined : setInterval(() => {
@@ -111,6 +115,7 @@ export async function runWorkerCommand(modulePath: string, opts: WorkerCliOption
   clearInterval(progress);
   await worker.close();
   await broker.close();
+  await dash?.finish({ kind: 'other' });
   const s = worker.stats();
   if (opts.json) out({ type: 'summary', ...s });
   else if (!opts.quiet) process.stderr.write(`spate worker: stopped; ${s.done} done, ${s.retried} retried, ${s.dead} dead, ${s.fenced} fenced\n`);
@@ -139,8 +144,7 @@ export async function runBrokerDlq(action: 'list' | 'replay' | 'purge', opts: { 
 }
 
 export function register(program: Command): void {
-  program
-    .command('worker')
+  usageManners(program.command('worker'))
     .description('run the stage a module exports on a broker queue (BullMQ on Redis, or RabbitMQ) until SIGTERM')
     .argument('<module>', 'a module exporting `stage` (or a default stage) or a pipeline, and optionally `sink` and `brokerOptions`')
     .requiredOption('--broker <url>', 'redis://127.0.0.1:6379 (BullMQ) or amqp://guest:guest@127.0.0.1:5672 (RabbitMQ)')
@@ -150,7 +154,8 @@ export function register(program: Command): void {
     .option('--lease <duration>', 'BullMQ lock time: a worker silent this long loses its jobs (default 30s)', duration)
     .option('--grace <duration>', 'on SIGTERM, in-flight jobs get this long before they are handed back (default 30s)', duration)
     .option('--json', 'one JSON line per job outcome on stdout, then a summary')
-    .option('--quiet', 'no progress on stderr')
+    .option('-q, --quiet', 'no progress on stderr')
+    .addOption(dashboardOption())
     .action(async (module: string, opts: WorkerCliOptions) => {
       const controller = new AbortController();
       let interrupted = false;

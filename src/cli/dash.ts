@@ -1,7 +1,7 @@
 // `spate dash <url>`: a live dashboard of any running spate process, read from its Prometheus
 // /metrics endpoint (a server's, or the /metrics of another job's --dashboard).
 import { type Command, InvalidArgumentError } from 'commander';
-import { integer } from './parse.ts';
+import { durationOption, integer } from './parse.ts';
 
 interface DashOptions {
   port: number;
@@ -55,8 +55,8 @@ export function register(program: Command): void {
     .command('dash')
     .description('A live dashboard (on 127.0.0.1) of any running spate process, read from its Prometheus /metrics endpoint.')
     .argument('<url>', 'the process\'s metrics endpoint (a bare http://host:port means its /metrics)', metricsUrl)
-    .option('-p, --port <port>', 'port of the dashboard (0 picks a free one)', integer(0), 0)
-    .option('--interval <ms>', 'how often the endpoint is read and the page updated', integer(100), 1000)
+    .option('-p, --port <port>', 'port of the dashboard (0 picks a free one)', integer(0, 65_535), 0)
+    .addOption(durationOption('--interval <duration>', 'how often the endpoint is read and the page updated', 1000))
     .addHelpText('after', `
 Exit codes: 0 stopped with Ctrl-C, 1 the endpoint did not answer, 2 usage.
 

@@ -49,9 +49,9 @@ function assertUsage(result: Run, name: string, about?: RegExp): void {
   assert.equal(result.code, 2, `exit code; stderr: ${result.stderr}`);
   const lines = result.stderr.split('\n').filter((l) => l !== '');
   assert.equal(lines.length, 1, `one stderr line, got: ${result.stderr}`);
-  const prefix = `spate ${name}: `;
-  assert.ok(lines[0]!.startsWith(prefix), `starts with "${prefix}": ${lines[0]}`);
-  assert.ok(lines[0]!.endsWith(`(see spate ${name} --help)`), `points to --help: ${lines[0]}`);
+  const command = name === '' ? 'spate' : `spate ${name}`;
+  assert.ok(lines[0]!.startsWith(`${command}: `), `starts with "${command}: ": ${lines[0]}`);
+  assert.ok(lines[0]!.endsWith(`(see ${command} --help)`), `points to --help: ${lines[0]}`);
   assert.doesNotMatch(result.stderr, /^\s+at /m, 'no stack trace');
   if (about) assert.match(lines[0]!, about);
 }
@@ -72,7 +72,17 @@ const commands: { name: string; argv: () => string[]; bad: string[]; missing?: b
   { name: 'serve ws-chat', argv: () => [], bad: ['--heartbeat', '-1s'] },
   { name: 'ws', argv: () => ['ws://127.0.0.1:1/'], bad: ['--buffer', '0'], missing: true },
   { name: 'tour', argv: () => [], bad: ['--quick', '--nope'] },
+  { name: 'pipeline run', argv: () => [pipelineModule], bad: ['--progress-interval', '10'], missing: true },
+  { name: 'pipeline dlq list', argv: () => ['--state', join(dir, 'p.sqlite')], bad: ['--id', 'x'] },
+  { name: 'worker', argv: () => [pipelineModule, '--broker', 'redis://127.0.0.1:6379'], bad: ['--concurrency', '0'], missing: true },
+  { name: 'dash', argv: () => ['http://127.0.0.1:1/metrics'], bad: ['--port', '70000'], missing: true },
+  { name: 'crawl export', argv: () => ['--state', join(dir, 'x.sqlite'), '-o', join(dir, 'x.jsonl')], bad: ['--job', ''] },
 ];
+const pipelineModule = fileURLToPath(new URL('../../examples/pipeline/module.ts', import.meta.url));
+
+test('an unknown command: one line, exit 2', async () => {
+  assertUsage(await run(['no-such-command']), '', /unknown command 'no-such-command'/);
+});
 
 describe('every command: usage errors are one line and exit 2', { concurrency: 4 }, () => {
   for (const c of commands) {

@@ -35,7 +35,7 @@ test('spate dash <url> shows another process\'s metrics, and Ctrl-C stops it (ex
   registry.counter('spate_pipeline_items_total').inc(12);
   const source = await startDashboard({ registry, intervalMs: 60_000 });
   // A bare origin means its /metrics.
-  const run = spate([source.url.replace(/\/$/, ''), '--interval', '100']);
+  const run = spate([source.url.replace(/\/$/, ''), '--interval', '100ms']);
   try {
     while (!/ at (http:\S+)/.test(run.stdout())) await once(run.child.stdout, 'data');
     const url = / at (http:\S+)/.exec(run.stdout())![1]!;

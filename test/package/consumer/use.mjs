@@ -90,7 +90,7 @@ const uses = {
     try {
       // The page's own script and uPlot come from the installed package, not a CDN.
       for (const asset of ['assets/dashboard.js', 'assets/uPlot.min.js']) {
-        const response = await fetch(new URL(asset, dash.url));
+        const response = await globalThis.fetch(new URL(asset, dash.url));
         assert.equal(response.status, 200, asset);
         assert.ok((await response.text()).length > 1000, asset);
       }

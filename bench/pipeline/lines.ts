@@ -8,6 +8,7 @@ import { report } from '../lib.ts';
 const [impl, input, output] = process.argv.slice(2) as [string, string, string];
 const size = statSync(input).size;
 const start = performance.now();
+const cpu0 = process.cpuUsage();
 let lines = 0;
 switch (impl) {
   case 'spate': {
@@ -31,4 +32,5 @@ switch (impl) {
 }
 const seconds = (performance.now() - start) / 1000;
 if (lines === 0) throw new Error('no lines');
-report(size / 1e6 / seconds);
+const cpu = process.cpuUsage(cpu0);
+report(size / 1e6 / seconds, { mb_per_cpu_s: Math.round((size / 1e6 / ((cpu.user + cpu.system) / 1e6)) * 10) / 10 });

@@ -88,6 +88,7 @@ async def lines(src, dst, limit_mb):
     limit = min(os.path.getsize(src), limit_mb * 1e6)
     read = 0
     start = time.perf_counter()
+    cpu0 = time.process_time()
     async with aiofiles.open(src, mode='r') as f, aiofiles.open(dst, mode='w') as out:
         async for line in f:
             read += len(line)
@@ -95,7 +96,8 @@ async def lines(src, dst, limit_mb):
             if read >= limit:
                 break
     seconds = time.perf_counter() - start
-    report(read / 1e6 / seconds)
+    cpu = time.process_time() - cpu0
+    report(read / 1e6 / seconds, mb_per_cpu_s=round(read / 1e6 / cpu, 2))
 
 
 if __name__ == '__main__':

@@ -9,7 +9,8 @@ import { basename, dirname, join } from 'node:path';
 import { Duplex, type Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import type { Session } from '../http/index.ts';
-import { type ChunkedSource, type Target, chunked } from './pipeline.ts';
+import type { Target } from './pipeline.ts';
+import { type ChunkedSource, chunked } from './source.ts';
 import type { PipelineStore } from './store.ts';
 
 /**

@@ -72,3 +72,28 @@ test('webTransform - a pipeline as a web { writable, readable } pair for pipeThr
   for await (const x of piped) out.push(x);
   assert.deepEqual(out, [3, 6, 9]);
 });
+
+test('splitLines - any text cut into any chunks gives the same lines (seeded random cases)', async () => {
+  let seed = 42;
+  const rand = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  const alphabet = ['a', 'b', '\n', '\r', '\r\n', 'é', '€', '𝄞', ' '];
+  for (let round = 0; round < 200; round++) {
+    let text = '';
+    for (let i = rand(60); i > 0; i--) text += alphabet[rand(alphabet.length)];
+    const bytes = Buffer.from(text);
+    const chunks: Buffer[] = [];
+    for (let at = 0; at < bytes.length;) {
+      const size = 1 + rand(7);
+      chunks.push(bytes.subarray(at, at + size));
+      at += size;
+    }
+    const expected = text.split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
+    if (text.endsWith('\n') || text === '') expected.pop();
+    const got: string[] = [];
+    for await (const line of splitLines(chunks)) got.push(line);
+    assert.deepEqual(got, expected, JSON.stringify(text));
+  }
+});

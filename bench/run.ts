@@ -51,6 +51,7 @@ const groups: Record<string, () => Promise<{ cases: (quick: boolean) => Case[] }
   cli: () => import('./cli/cases.ts'),
   pg: () => import('./pg/cases.ts'),
   pipeline: () => import('./pipeline/cases.ts'),
+  'pipeline-broker': () => import('./pipeline/broker-cases.ts'),
 };
 
 function median(values: number[]): number {

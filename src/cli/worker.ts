@@ -91,7 +91,9 @@ export async function runWorkerCommand(modulePath: string, opts: WorkerCliOption
   const onEvent = (event: WorkerEvent): void => {
     if (opts.json) {
       const { error, ...rest } = event as WorkerEvent & { error?: unknown };
-      out(error === undefined ? rest : { ...rest, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
+      const described = error as { name?: unknown; message?: unknown } | undefined;
+      const text = described !== null && typeof described === 'object' && typeof described.message === 'string' ? `${String(described.name)}: ${described.message}` : String(error);
+      out(error === undefined ? rest : { ...rest, error: text });
     } else if (event.type === 'error' && !opts.quiet) {
       process.stderr.write(`spate worker: ${event.error instanceof Error ? event.error.message : String(event.error)}\n`);
     }

@@ -7,7 +7,7 @@ import { type PipelineStats, type PipelineStore, Pipeline, SqlitePipelineStore, 
 import { checkStateFile } from './crawl.ts';
 import { type DashboardCliOptions, dashboardOption, reportHtmlOption, startJobDashboard } from './dashboard.ts';
 import { usageManners } from './job.ts';
-import { checkOutputFile, durationOption, integer, UsageError } from './parse.ts';
+import { checkOutputFile, durationOption, UsageError } from './parse.ts';
 
 export interface PipelineRunOptions extends DashboardCliOptions {
   state?: string | undefined;
@@ -111,7 +111,7 @@ export async function runPipelineCommand(module: string, opts: PipelineRunOption
   return dead > 0 || !reported ? 1 : 0;
 }
 
-async function dlq(action: 'list' | 'replay' | 'purge', module: string | undefined, opts: { state: string; name?: string; json?: boolean; id?: number[] }): Promise<number> {
+async function dlq(action: 'list' | 'replay' | 'purge', module: string | undefined, opts: { state: string; name?: string | undefined; json?: boolean | undefined; id?: number[] | undefined }): Promise<number> {
   const store = SqlitePipelineStore.open(opts.state);
   try {
     let p: Pipeline<unknown> | undefined;
@@ -141,6 +141,31 @@ async function dlq(action: 'list' | 'replay' | 'purge', module: string | undefin
   } finally {
     await store.close();
   }
+}
+
+interface DlqCliOptions {
+  state?: string | undefined;
+  broker?: string | undefined;
+  queue?: string | undefined;
+  name?: string | undefined;
+  json?: boolean | undefined;
+  id?: string[] | undefined;
+}
+
+/** The local store's dead letters (--state), or a broker's (--broker with --queue). */
+async function dlqOrBroker(action: 'list' | 'replay' | 'purge', module: string | undefined, opts: DlqCliOptions): Promise<number> {
+  if ((opts.state === undefined) === (opts.broker === undefined)) throw new UsageError('give --state <file> or --broker <url> (with --queue)');
+  if (opts.broker !== undefined) {
+    if (opts.queue === undefined) throw new UsageError('--broker needs --queue <name>');
+    const { runBrokerDlq } = await import('./worker.ts');
+    return runBrokerDlq(action, { broker: opts.broker, queue: opts.queue, ids: opts.id });
+  }
+  const id = opts.id?.map((v) => {
+    if (!/^[1-9]\d*$/.test(v)) throw new UsageError(`--id ${v}: a dead letter's id in a state file is a positive integer`);
+    return Number(v);
+  });
+  if (action === 'replay' && module === undefined) throw new UsageError('replay needs the module: spate pipeline dlq replay <module> --state <file>');
+  return dlq(action, module, { name: opts.name, json: opts.json, id, state: opts.state! });
 }
 
 function report(command: string, error: unknown): number {
@@ -192,32 +217,38 @@ export function register(program: Command): void {
       }
     });
   const dl = cmd.command('dlq').description('The dead letters in a state file: list, replay through their stage, purge.');
-  const ids = (value: string, previous: number[] = []) => [...previous, integer(1)(value)];
+  const ids = (value: string, previous: string[] = []) => [...previous, value];
   dl.command('list')
     .description('List dead letters: id, stage, error, attempts, time, item.')
-    .requiredOption('--state <file>', 'the SQLite state file')
+    .option('--state <file>', 'the SQLite state file')
+    .option('--broker <url>', 'or: the broker whose dead letters to read (redis://… BullMQ, amqp://… RabbitMQ), with --queue')
+    .option('--queue <name>', 'with --broker: the stage\'s queue')
     .option('--name <name>', 'the pipeline name', 'pipeline')
     .option('--id <id>', 'only this one (repeatable)', ids)
     .option('--json', 'one JSON record per line')
-    .action(async (opts: { state: string; name: string; json?: boolean; id?: number[] }) => {
-      try { process.exitCode = await dlq('list', undefined, opts); } catch (error) { process.exitCode = report('pipeline dlq list', error); }
+    .action(async (opts: DlqCliOptions & { name: string }) => {
+      try { process.exitCode = await dlqOrBroker('list', undefined, opts); } catch (error) { process.exitCode = report('pipeline dlq list', error); }
     });
   dl.command('replay')
-    .description('Run dead letters again from their stage on; those that pass leave the store.')
-    .argument('<module>', 'the module the pipeline came from')
-    .requiredOption('--state <file>', 'the SQLite state file')
+    .description('Run dead letters again from their stage on; those that pass leave the store (with --broker: they go back on the queue).')
+    .argument('[module]', 'the module the pipeline came from (not needed with --broker)')
+    .option('--state <file>', 'the SQLite state file')
+    .option('--broker <url>', 'or: the broker whose dead letters go back on --queue')
+    .option('--queue <name>', 'with --broker: the stage\'s queue')
     .option('--name <name>', 'the pipeline name (default: the module\'s)')
     .option('--id <id>', 'only this one (repeatable)', ids)
     .option('--json', 'the counts as JSON')
-    .action(async (module: string, opts: { state: string; name?: string; json?: boolean; id?: number[] }) => {
-      try { process.exitCode = await dlq('replay', module, opts); } catch (error) { process.exitCode = report('pipeline dlq replay', error); }
+    .action(async (module: string | undefined, opts: DlqCliOptions) => {
+      try { process.exitCode = await dlqOrBroker('replay', module, opts); } catch (error) { process.exitCode = report('pipeline dlq replay', error); }
     });
   dl.command('purge')
     .description('Delete dead letters (all of the pipeline\'s, or those given with --id).')
-    .requiredOption('--state <file>', 'the SQLite state file')
+    .option('--state <file>', 'the SQLite state file')
+    .option('--broker <url>', 'or: the broker whose dead letters to delete, with --queue')
+    .option('--queue <name>', 'with --broker: the stage\'s queue')
     .option('--name <name>', 'the pipeline name', 'pipeline')
     .option('--id <id>', 'only this one (repeatable)', ids)
-    .action(async (opts: { state: string; name: string; id?: number[] }) => {
-      try { process.exitCode = await dlq('purge', undefined, opts); } catch (error) { process.exitCode = report('pipeline dlq purge', error); }
+    .action(async (opts: DlqCliOptions & { name: string }) => {
+      try { process.exitCode = await dlqOrBroker('purge', undefined, opts); } catch (error) { process.exitCode = report('pipeline dlq purge', error); }
     });
 }

@@ -11,3 +11,8 @@ export {
 export {
   type FileTargetOptions, splitLines, lines, httpLines, linesFile, jsonlFile, toWritable, toWebWritable, keyedSink, exportRows, duplex, webTransform,
 } from './io.ts';
+export {
+  type Broker, type BrokerOptions, type Producer, type Worker, type WorkerOptions, type WorkerEvent, type Sink, type SinkContext, type DeadLetters, type BrokerDeadLetter,
+  connectBroker,
+} from './broker.ts';
+export { BrokerUrlError, FencedError, ConsumerTimeoutError, WorkerModuleError } from './errors.ts';

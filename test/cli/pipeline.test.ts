@@ -82,3 +82,17 @@ test('spate pipeline run - Ctrl-C drains and exits 130; a second run needs --res
   const empty = await cli(['dlq', 'list', '--state', state, '--name', 'slow', '--json']);
   assert.equal(empty.stdout, '');
 });
+
+test('spate pipeline dlq --broker - reads a broker\'s dead letters; --broker needs --queue; --state or --broker, not both', async () => {
+  const { needService, uniqueQueue } = await import('../pipeline/broker-shared.ts');
+  for (const args of [['list'], ['list', '--broker', 'redis://127.0.0.1:6379'], ['purge', '--state', join(dir, 'x.sqlite'), '--broker', 'redis://127.0.0.1:6379', '--queue', 'q']]) {
+    const r = await cli(['dlq', ...args]);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  }
+  const skip = await needService('Redis', 6379);
+  if (skip) return void console.log(`# skipped the Redis part: ${skip}`);
+  const r = await cli(['dlq', 'list', '--broker', 'redis://127.0.0.1:6379', '--queue', uniqueQueue('cli-dlq')]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, '', 'an empty dead-letter set lists nothing');
+});

@@ -18,8 +18,8 @@ const run = (name: string) => slots.use(async () => {
 
 test('every pipeline example has a test', () => {
   assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.ts')).sort(), [
-    'backpressure.ts', 'checkpoints.ts', 'data-pipeline.ts', 'dead-letters.ts', 'distributed-worker.ts', 'distributed.ts', 'dynamic-workers.ts', 'large-file.ts', 'module.ts',
-  ]); // distributed*.ts: test/examples/pipeline-distributed.test.ts
+    'backpressure.ts', 'checkpoints.ts', 'data-pipeline.ts', 'dead-letters.ts', 'dynamic-workers.ts', 'large-file.ts', 'module.ts',
+  ]);
 });
 
 test('data-pipeline: the seed class and the pipeline give the same 300 results', async () => {

@@ -108,7 +108,9 @@ async function main(args: string[]): Promise<void> {
     // spate's own InvalidArgumentError from checking an option's value.
     if (error instanceof CommanderError || (error as { code?: unknown } | null)?.code === 'SPATE_INVALID_ARGUMENT') {
       if (error instanceof CommanderError && error.exitCode === 0) return; // --help, --version
-      const what = (error as Error).message.replace(/^error: /, '').replace(/\.?\s*\n\s*/g, ' ').replace(/\.$/, '');
+      const what = (error as Error).message.replace(/^error: /, '').replace(/\.?\s*\n\s*/g, ' ').replace(/\.$/, '')
+        // commander's "option '-c, --concurrency <n>' argument '0' is invalid. must be …" → "--concurrency 0: must be …"
+        .replace(/^option '(?:-\w, )?(--[\w-]+)(?: [<[][^'>\]]*[>\]])?' argument '([^']*)' is invalid\.\s*/, (_, flag: string, value: string) => `${flag} ${value}: `);
       return usageError(`${prefix}: ${what} (see ${prefix} --help)`);
     }
     process.stderr.write(`${prefix}: ${error instanceof Error ? error.message : String(error)}\n`);

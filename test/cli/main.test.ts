@@ -62,7 +62,7 @@ test('usage errors inside a command are one line naming the command, exit 2, no 
     [['crawl'], "spate crawl: missing required argument 'url' (see spate crawl --help)\n"],
     [['crawl', 'http://127.0.0.1:1/', '--bogus'], "spate crawl: unknown option '--bogus' (see spate crawl --help)\n"],
     [['serve', 'nope'], "spate serve: unknown command 'nope' (see spate serve --help)\n"],
-    [['demo', '--delay', 'abc'], 'spate demo: Expected `--delay` to be a finite number ≥ 0, got NaN (see spate demo --help)\n'],
+    [['demo', '--delay', 'abc'], 'spate demo: --delay abc: must be a duration such as 500ms, 2s or 1m (see spate demo --help)\n'],
   ] as const) {
     const r = spate([...args]);
     assert.equal(r.status, 2, args.join(' '));

@@ -4,42 +4,9 @@
 // until a command runs (`spate --version` loads nothing at all).
 import { readFileSync } from 'node:fs';
 import type { Command as CommandType } from 'commander';
+import { commands, makeProgram, version } from './commands.ts';
 
-interface CommandModule {
-  register(program: CommandType): void;
-}
 
-interface Entry {
-  /** One line for `spate --help`. */
-  description: string;
-  /** The module(s) whose `register(program)` adds the command (several share `serve`). */
-  load(): Promise<CommandModule[]>;
-}
-
-// Every command, in help order. To add one: write src/cli/<name>.ts exporting
-// `register(program: Command)`, then add one line here:
-//   name: { description: '…', load: () => Promise.all([import('./name.ts')]) },
-// (a literal import path, so the build rewrites it to .js and bundlers can see it).
-const commands: Record<string, Entry> = {
-  tour: { description: 'A short tour: sequential vs concurrent, the fan-out table, a crawl and a download, all against a local lab', load: () => Promise.all([import('./tour.ts')]) },
-  demo: { description: 'Compare sequential and concurrent waits on timers (the seeds\' first example)', load: () => Promise.all([import('./demo.ts')]) },
-  lab: { description: 'Run the lab server: httpbin-like endpoints, fault injection, a fake users API, a synthetic site and files', load: () => Promise.all([import('./lab.ts')]) },
-  crawl: { description: 'Crawl breadth-first from the given URLs; one JSON line per page. Resumable after Ctrl-C or a crash', load: () => Promise.all([import('./crawl.ts')]) },
-  download: { description: 'Download a list of URLs into a directory: bounded concurrency, resumable retries, atomic placement', load: () => Promise.all([import('./download.ts')]) },
-  bench: { description: 'Measurements you can run yourself (the side-by-side suite is `npm run bench`)', load: () => Promise.all([import('./bench.ts')]) },
-  serve: { description: 'Run one of spate\'s servers: api, echo, chat, ws-chat', load: () => Promise.all([import('./serve-api.ts'), import('./serve-net.ts')]) },
-  pipeline: { description: 'Run a data pipeline a module exports: bounded stages, dynamic workers, dead letters, checkpoints', load: () => Promise.all([import('./pipeline.ts')]) },
-  worker: { description: 'Consume a pipeline\'s stages from a broker (BullMQ on Redis, RabbitMQ): run on as many machines as you like', load: () => Promise.all([import('./worker.ts')]) },
-  dash: { description: 'A live dashboard (in the browser) of any running spate process, from its /metrics endpoint', load: () => Promise.all([import('./dash.ts')]) },
-  ws: { description: 'WebSocket client (like websocat): stdin lines → messages, messages → stdout; reconnects on drops', load: () => Promise.all([import('./ws.ts')]) },
-};
-
-const DESCRIPTION = 'High-concurrency async I/O: a crawler, a downloader, servers and a lab, on asyncio\'s model.';
-
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
 
 /** The command path commander was parsing when it failed (`crawl`, `serve api`), from the argv. */
 function commandPath(program: CommandType, args: readonly string[]): string {
@@ -60,6 +27,24 @@ function usageError(message: string): void {
   process.exitCode = 2;
 }
 
+/**
+ * `spate [command…] --help` as the build saved it (help.json beside the compiled main.js, written
+ * by scripts/help-cache.mjs from the same commander definitions), so help costs no commander.
+ * From the .ts sources there is no such file and commander writes the help as usual.
+ */
+function cachedHelp(args: readonly string[]): string | undefined {
+  const last = args.at(-1);
+  if (last !== '--help' && last !== '-h') return undefined;
+  const words = args.slice(0, -1);
+  if (words.some((w) => w.startsWith('-'))) return undefined;
+  try {
+    const saved = JSON.parse(readFileSync(new URL('./help.json', import.meta.url), 'utf8')) as Record<string, string>;
+    return Object.hasOwn(saved, words.join(' ')) ? saved[words.join(' ')] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 async function main(args: string[]): Promise<void> {
   const first = args.find((arg) => !arg.startsWith('-'));
   if (first === undefined && (args[0] === '--version' || args[0] === '-V')) {
@@ -70,26 +55,15 @@ async function main(args: string[]): Promise<void> {
   if (first === 'help' && args[0] === 'help' && args[1] !== undefined && Object.hasOwn(commands, args[1])) {
     args = [args[1], '--help'];
   }
+  const saved = cachedHelp(args);
+  if (saved !== undefined) return void process.stdout.write(saved);
   const name = args.find((arg) => !arg.startsWith('-'));
   const entry = name === undefined || name === 'help' ? undefined : Object.hasOwn(commands, name) ? commands[name] : undefined;
   if (name !== undefined && name !== 'help' && entry === undefined) {
     return usageError(`spate: unknown command '${name}' (see spate --help)`);
   }
 
-  const [{ Command, CommanderError }, modules] = await Promise.all([import('commander'), entry?.load() ?? []]);
-  const program = new Command('spate')
-    .version(version())
-    .description(DESCRIPTION)
-    // main() writes usage errors as one line; commander only throws them (settings set here are
-    // inherited by every command registered below).
-    .configureOutput({ outputError: () => {} })
-    .exitOverride();
-  if (entry === undefined) {
-    // Top-level help: the table, without loading any command.
-    for (const [command, { description }] of Object.entries(commands)) program.command(command).description(description);
-  } else {
-    for (const module of modules) module.register(program);
-  }
+  const [{ CommanderError }, program] = await Promise.all([import('commander'), makeProgram(entry)]);
 
   try {
     if (entry === undefined && (name === 'help' || args.length === 0)) {

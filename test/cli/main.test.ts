@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
@@ -75,4 +75,19 @@ test('spate help <command> is <command> --help', () => {
   const r = spate(['help', 'lab']);
   assert.equal(r.status, 0);
   assert.match(r.stdout, /^Usage: spate lab /);
+});
+
+// The build saves every command's help (dist/cli/help.json) so the installed bin answers --help
+// without loading commander; it must say exactly what commander says from the sources.
+const dist = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+const helpJson = new URL('../../dist/cli/help.json', import.meta.url);
+test('the compiled CLI answers --help from the build\'s help cache: the same text, no package loaded', { skip: existsSync(helpJson) ? false : 'dist/ is not built (npm run build)' }, () => {
+  const saved = JSON.parse(readFileSync(helpJson, 'utf8')) as Record<string, string>;
+  for (const name of ['', 'tour', 'demo', 'lab', 'crawl', 'download', 'bench', 'serve', 'pipeline', 'worker', 'dash', 'ws']) assert.ok(Object.hasOwn(saved, name), `help.json has '${name}'`);
+  for (const words of [[], ['crawl'], ['serve', 'api'], ['pipeline', 'dlq', 'replay']]) {
+    const compiled = spawnSync(process.execPath, ['--import', probe, dist, ...words, '--help'], { encoding: 'utf8' });
+    assert.equal(compiled.status, 0);
+    assert.equal(compiled.stderr, 'loaded: \n', `${words.join(' ')} --help loads no package`);
+    assert.equal(compiled.stdout, spate([...words, '--help']).stdout, `${words.join(' ')} --help`);
+  }
 });

@@ -105,7 +105,9 @@ export async function runCrawlCommand(seeds: string[], opts: CrawlCliOptions, si
     }
   }
   // Loaded here, not at the top: `spate crawl --help` stays as cheap as Node's own start-up.
-  const [{ Crawler }, { default: cliProgress }] = await Promise.all([import('../crawl/crawler.ts'), import('cli-progress')]);
+  const tty = process.stderr.isTTY === true && !opts.json && !opts.quiet;
+  // The progress bar's package only when there is a terminal to draw it on.
+  const [{ Crawler }, cliProgress] = await Promise.all([import('../crawl/crawler.ts'), tty ? import('cli-progress').then((m) => m.default) : undefined]);
   const dash = await startJobDashboard('crawl', opts);
   const crawler = new Crawler({
     registry: dash?.registry,
@@ -132,9 +134,8 @@ export async function runCrawlCommand(seeds: string[], opts: CrawlCliOptions, si
     signal,
   });
   const running = crawler.run();
-  const tty = process.stderr.isTTY && !opts.json && !opts.quiet;
   const bounded = opts.maxPages !== undefined;
-  const bar = tty
+  const bar = cliProgress
     ? new cliProgress.SingleBar({
       // An unknown total shows counts and a rate, never a fraction.
       format: bounded

@@ -14,10 +14,20 @@
 // against: the page URL, or the first `<base href>` (later ones are ignored, as browsers do).
 // Past `maxBytes` the rest of the page is ignored and `truncated` is set.
 import { TextDecoder } from 'node:util';
-import { Parser } from 'htmlparser2';
+import { createRequire } from 'node:module';
+import type { Parser as ParserType } from 'htmlparser2';
 import { scanHtml, type Scanned } from './scan.ts';
 
 /** Options of `LinkExtractor`. */
+
+// htmlparser2 (and the DOM packages its index pulls in) costs ~100 ms to load and only the pages
+// the scanner hands back need it: loaded on first use (require(esm), Node 22.12+).
+let loaded: { Parser: typeof ParserType } | undefined;
+function htmlparser2(): { Parser: typeof ParserType } {
+  loaded ??= createRequire(import.meta.url)('htmlparser2') as { Parser: typeof ParserType };
+  return loaded;
+}
+
 export interface ExtractOptions {
   /** The page's URL (after redirects): relative links resolve against it. */
   url: string;
@@ -204,6 +214,7 @@ export class LinkExtractor {
   }
 
   #parse(text: string): void {
+    const { Parser } = htmlparser2();
     const parser = new Parser({
       onopentag: (name, attribs) => this.#open(name, attribs),
       onclosetag: (name) => {

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type PipelineStats, type PipelineStore, Pipeline, SqlitePipelineStore, exportRows, jsonlFile, keyedSink, toWritable } from '../pipeline/index.ts';
+import { schemaName } from '../store/postgres-queue.ts';
 import { checkStateFile } from './crawl.ts';
 import { type DashboardCliOptions, dashboardOption, reportHtmlOption, startJobDashboard } from './dashboard.ts';
 import { usageManners } from './job.ts';
@@ -44,20 +45,42 @@ function progressLine(s: PipelineStats): string {
   return `pipeline ${s.name}: read ${s.read} (${rate.toFixed(0)}/s)${s.checkpoint ? `, checkpoint ${s.checkpoint}` : ''}, ${s.deadLetters} dead | ${stages}`;
 }
 
+/** A state URL as it may be printed: without its password. */
+function redact(state: string): string {
+  return state.replace(/^(postgres(?:ql)?:\/\/[^:@/]*):[^@/]*@/, '$1:***@');
+}
+
+function isPostgresUrl(state: string): boolean {
+  return /^postgres(ql)?:\/\//.test(state);
+}
+
+/**
+ * The store --state names: a SQLite file, or with a postgres:// URL the schema
+ * `spate_pipeline_<name>` (from the pipeline's name), shared by every machine that runs it.
+ */
+export async function openPipelineStore(state: string, name: string): Promise<PipelineStore> {
+  if (!isPostgresUrl(state)) return SqlitePipelineStore.open(state);
+  const { PostgresPipelineStore } = await import('../pipeline/postgres-store.ts');
+  return PostgresPipelineStore.open({ url: state, schema: schemaName(`spate_pipeline_${name}`) });
+}
+
 /** Runs the command as the CLI does; resolves with the exit code (0, 1 with dead letters, 130 interrupted). */
 export async function runPipelineCommand(module: string, opts: PipelineRunOptions, signals: { drain?: AbortSignal; stop?: AbortSignal } = {}): Promise<number> {
   if (opts.resume && opts.fresh) throw new UsageError('--resume and --fresh exclude each other');
   if (opts.output !== undefined) checkOutputFile(opts.output, '--output');
-  if (opts.state !== undefined) checkStateFile(opts.state, '--state');
+  if (opts.state !== undefined && !isPostgresUrl(opts.state)) checkStateFile(opts.state, '--state');
   let p = await loadPipeline(module);
   let store: PipelineStore | undefined;
   if (opts.state) {
-    store = SqlitePipelineStore.open(opts.state);
+    store = await openPipelineStore(opts.state, opts.name ?? p.name);
     p = p.with({ store, durable: true, ...(opts.name ? { name: opts.name } : {}) });
-    const saved = await store.getCheckpoint(p.name);
+    const saved = await store.getCheckpoint(p.name).catch(async (error: unknown) => {
+      await store!.close();
+      throw error;
+    });
     if (saved !== undefined && !opts.resume && !opts.fresh) {
       await store.close();
-      throw new UsageError(`${opts.state} holds a run of '${p.name}' at position ${saved}: pass --resume to continue it or --fresh to start over`);
+      throw new UsageError(`${redact(opts.state)} holds a run of '${p.name}' at position ${saved}: pass --resume to continue it or --fresh to start over`);
     }
   } else if (opts.name) {
     p = p.with({ name: opts.name });
@@ -112,11 +135,11 @@ export async function runPipelineCommand(module: string, opts: PipelineRunOption
 }
 
 async function dlq(action: 'list' | 'replay' | 'purge', module: string | undefined, opts: { state: string; name?: string | undefined; json?: boolean | undefined; id?: number[] | undefined }): Promise<number> {
-  const store = SqlitePipelineStore.open(opts.state);
+  let p = module === undefined ? undefined : await loadPipeline(module);
+  const name = opts.name ?? p?.name ?? 'pipeline';
+  const store = await openPipelineStore(opts.state, name);
   try {
-    let p: Pipeline<unknown> | undefined;
-    if (module !== undefined) p = (await loadPipeline(module)).with({ store });
-    const name = opts.name ?? p?.name ?? 'pipeline';
+    p = p?.with({ store });
     const letters = await store.listDeadLetters(name);
     const chosen = opts.id && opts.id.length > 0 ? letters.filter((l) => opts.id!.includes(l.id)) : letters;
     if (action === 'list') {
@@ -182,11 +205,11 @@ export function register(program: Command): void {
   usageManners(cmd.command('run'))
     .description('Run the pipeline a module exports; progress on stderr.')
     .argument('<module>', 'a .ts/.js module whose default export is a pipeline (or a function returning one)')
-    .option('--state <file>', 'durable mode: checkpoints and dead letters in this SQLite file')
+    .option('--state <file|url>', 'durable mode: checkpoints and dead letters in this SQLite file, or a postgres:// URL shared by many machines (schema spate_pipeline_<name>)')
     .option('--resume', 'continue the run saved in --state from its checkpoint')
     .option('--fresh', 'forget the run saved in --state and start over')
     .option('-o, --output <file>', 'write the outputs as JSONL (complete or absent; - for stdout)')
-    .option('--name <name>', 'the pipeline name in the state file (default: the module\'s)')
+    .option('--name <name>', 'the pipeline name in the state (default: the module\'s); with a postgres:// state it names the schema too')
     .option('--json', 'the final stats as JSON on stdout, no progress')
     .option('-q, --quiet', 'no progress and no summary')
     .addOption(durationOption('--progress-interval <duration>', 'how often a progress line is printed', 1000))
@@ -220,7 +243,7 @@ export function register(program: Command): void {
   const ids = (value: string, previous: string[] = []) => [...previous, value];
   dl.command('list')
     .description('List dead letters: id, stage, error, attempts, time, item.')
-    .option('--state <file>', 'the SQLite state file')
+    .option('--state <file|url>', 'the SQLite state file or postgres:// URL')
     .option('--broker <url>', 'or: the broker whose dead letters to read (redis://… BullMQ, amqp://… RabbitMQ), with --queue')
     .option('--queue <name>', 'with --broker: the stage\'s queue')
     .option('--name <name>', 'the pipeline name', 'pipeline')
@@ -232,7 +255,7 @@ export function register(program: Command): void {
   dl.command('replay')
     .description('Run dead letters again from their stage on; those that pass leave the store (with --broker: they go back on the queue).')
     .argument('[module]', 'the module the pipeline came from (not needed with --broker)')
-    .option('--state <file>', 'the SQLite state file')
+    .option('--state <file|url>', 'the SQLite state file or postgres:// URL')
     .option('--broker <url>', 'or: the broker whose dead letters go back on --queue')
     .option('--queue <name>', 'with --broker: the stage\'s queue')
     .option('--name <name>', 'the pipeline name (default: the module\'s)')
@@ -243,7 +266,7 @@ export function register(program: Command): void {
     });
   dl.command('purge')
     .description('Delete dead letters (all of the pipeline\'s, or those given with --id).')
-    .option('--state <file>', 'the SQLite state file')
+    .option('--state <file|url>', 'the SQLite state file or postgres:// URL')
     .option('--broker <url>', 'or: the broker whose dead letters to delete, with --queue')
     .option('--queue <name>', 'with --broker: the stage\'s queue')
     .option('--name <name>', 'the pipeline name', 'pipeline')

@@ -4,6 +4,7 @@ export { type DeadLetter, type DeadLetterError, type StoredDeadLetter, describeE
 export { type Outcome, type InvokeOptions, invoke } from './invoke.ts';
 export { type Observation, type AutoscalerSettings, Autoscaler } from './autoscaler.ts';
 export { type DeadLetterQuery, type PipelineStore, MemoryPipelineStore, SqlitePipelineStore } from './store.ts';
+export { type PostgresPipelineStoreOptions, PostgresPipelineStore } from './postgres-store.ts';
 export {
   type Source, type ChunkedSource, type PipelineOptions, type RunOptions, type StageStats, type PipelineStats, type RunResult, type Target,
   chunked, pipeline, Pipeline,

@@ -96,3 +96,28 @@ test('spate pipeline dlq --broker - reads a broker\'s dead letters; --broker nee
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, '', 'an empty dead-letter set lists nothing');
 });
+
+test('spate pipeline run --state postgres://… - writes the outputs; a second run needs --resume and resumes; dlq list reads the same schema', async (t) => {
+  const { dropSchemas, PG_URL, postgresMissing, testSchema } = await import('../helpers/postgres.ts');
+  const missing = await postgresMissing();
+  if (missing) return void t.skip(missing);
+  // the schema comes from the pipeline's name: a fresh name per run of this test, dropped after
+  const name = testSchema('cli');
+  t.after(() => dropSchemas([`spate_pipeline_${name}`]));
+  const out = join(dir, 'pg-squares.jsonl');
+  const first = await cli(['run', example, '--state', PG_URL, '--name', name, '-o', out, '--quiet']);
+  assert.equal(first.code, 1, first.stderr); // item 13's dead letter
+  const xs = readFileSync(out, 'utf8').trimEnd().split('\n').map((l) => (JSON.parse(l) as { x: number }).x).sort((a, b) => a - b);
+  assert.deepEqual(xs, Array.from({ length: 100 }, (_, i) => i).filter((i) => i !== 13));
+
+  const again = await cli(['run', example, '--state', PG_URL, '--name', name]);
+  assert.equal(again.code, 2, again.stderr);
+  assert.match(again.stderr, /holds a run of .* pass --resume to continue it or --fresh to start over/);
+  const resumed = await cli(['run', example, '--state', PG_URL, '--name', name, '--resume', '-o', out, '--json']);
+  assert.equal(resumed.code, 1, resumed.stderr); // the earlier dead letter still counts
+  assert.equal(readFileSync(out, 'utf8').trimEnd().split('\n').length, 99, 'the output is written from the shared rows, each item once');
+
+  const list = await cli(['dlq', 'list', '--state', PG_URL, '--name', name, '--json']);
+  assert.equal(list.code, 0, list.stderr);
+  assert.deepEqual(list.stdout.trimEnd().split('\n').map((l) => (JSON.parse(l) as { item: number; stage: string }).item), [13]);
+});

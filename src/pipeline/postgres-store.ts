@@ -22,12 +22,12 @@ export interface PostgresPipelineStoreOptions {
 /** unique_violation, duplicate_schema, duplicate_table, duplicate_object. */
 const DUPLICATE = new Set(['23505', '42P06', '42P07', '42710']);
 
-/** JSON text for a jsonb parameter (`undefined` is stored as null, as the SQLite store does). */
+/** JSON text for a json parameter (`undefined` is stored as null, as the SQLite store does). */
 function json(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
-/** jsonb comes back as text and is parsed here, whatever the client does with jsonb. */
+/** json comes back as text and is parsed here, whatever the client does with json. */
 const LETTER = 'id, stage, key, item::text as item, error::text as error, attempts, at';
 
 function parse(text: unknown): unknown {
@@ -38,7 +38,8 @@ function parse(text: unknown): unknown {
  * The shared durable store. Each call is one statement or one transaction: a replaced dead letter
  * and `reset` are atomic; a run's checkpoint, dead letters and rows are separate writes (the
  * pipeline orders them so a crash leaves at least once, as with SQLite). Items, errors and values
- * are jsonb (object key order is not kept; a string holding U+0000 is refused by Postgres).
+ * are stored as \`json\`, the text as written: key order and strings holding U+0000 survive (jsonb would
+reorder keys and refuse U+0000, losing an item that has one).
  *
  * @example
  * const store = await PostgresPipelineStore.open({ url: 'postgres://127.0.0.1/test', schema: 'etl' });
@@ -112,10 +113,10 @@ export class PostgresPipelineStore implements PipelineStore {
       await tx.query(`create schema if not exists ${t}`);
       await tx.query(`create table if not exists ${t}.checkpoint (pipeline text primary key, position bigint not null, at bigint not null)`);
       await tx.query(`create table if not exists ${t}.dead_letter (id bigserial primary key, pipeline text not null, stage text not null,
-        key text, item jsonb not null, error jsonb not null, attempts integer not null, at bigint not null)`);
+        key text, item json not null, error json not null, attempts integer not null, at bigint not null)`);
       await tx.query(`create unique index if not exists dead_letter_key on ${t}.dead_letter (pipeline, stage, key) where key is not null`);
       // "C": keys in byte order, as SQLite's (and the index serves the keyset pages).
-      await tx.query(`create table if not exists ${t}.row (pipeline text not null, key text collate "C" not null, value jsonb not null, primary key (pipeline, key))`);
+      await tx.query(`create table if not exists ${t}.row (pipeline text not null, key text collate "C" not null, value json not null, primary key (pipeline, key))`);
     });
   }
 
@@ -135,7 +136,7 @@ export class PostgresPipelineStore implements PipelineStore {
 
   async addDeadLetter(pipeline: string, letter: DeadLetter): Promise<number> {
     const values = [pipeline, letter.stage, letter.key ?? null, json(letter.item), json(letter.error), letter.attempts, letter.at];
-    const insert = `insert into ${this.#t}.dead_letter (pipeline, stage, key, item, error, attempts, at) values ($1, $2, $3, $4::jsonb, $5::jsonb, $6, $7)`;
+    const insert = `insert into ${this.#t}.dead_letter (pipeline, stage, key, item, error, attempts, at) values ($1, $2, $3, $4::json, $5::json, $6, $7)`;
     // One statement, so two processes replacing the same (stage, key) at once cannot both insert;
     // `id = default` gives the replacement a new id, so it lists last, as a fresh one would.
     const r = await this.client.query(
@@ -171,7 +172,7 @@ export class PostgresPipelineStore implements PipelineStore {
 
   async upsert(pipeline: string, key: string, value: unknown): Promise<void> {
     await this.client.query(
-      `insert into ${this.#t}.row (pipeline, key, value) values ($1, $2, $3::jsonb) on conflict (pipeline, key) do update set value = excluded.value`,
+      `insert into ${this.#t}.row (pipeline, key, value) values ($1, $2, $3::json) on conflict (pipeline, key) do update set value = excluded.value`,
       [pipeline, key, json(value)],
     );
   }

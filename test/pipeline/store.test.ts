@@ -29,6 +29,21 @@ const backends: [string, Make][] = [
 ];
 
 for (const [name, make] of backends) {
+  test(`${name} store - keeps what it is given: U+0000 in strings, key order`, async (t) => {
+    const store = await make(t);
+    if (store === undefined) return;
+    const item = { z: 'a\u0000b', a: 1 };
+    await store.addDeadLetter('nul', deadLetter(item, 's', new Error('x\u0000y'), 1, 1));
+    const [letter] = await store.listDeadLetters('nul');
+    assert.deepEqual(letter!.item, item);
+    assert.deepEqual(Object.keys(letter!.item as object), ['z', 'a']);
+    await store.upsert('nul', 'k', item);
+    const rows = [];
+    for await (const row of store.rows('nul')) rows.push(row);
+    assert.deepEqual(rows, [{ key: 'k', value: item }]);
+    await store.close();
+  });
+
   test(`${name} store - checkpoints per pipeline`, async (t) => {
     const store = await make(t);
     if (!store) return;

@@ -59,7 +59,7 @@ async function client(server: EchoServer, options: { allowHalfOpen?: boolean } =
   };
 }
 
-describe('startEchoServer', { timeout: 10_000 }, () => {
+describe('startEchoServer', { timeout: 60_000 }, () => {
   test('listens on 127.0.0.1 and a free port by default and reports its address', async () => {
     const server = await start();
     assert.equal(server.host, '127.0.0.1');

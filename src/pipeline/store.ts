@@ -5,6 +5,7 @@
 import { SqliteDb, type SqliteOptions } from '../store/sqlite.ts';
 import type { DeadLetter, StoredDeadLetter } from './dead-letter.ts';
 
+/** Which dead letters `listDeadLetters` returns. */
 export interface DeadLetterQuery {
   /** Only this stage's. */
   stage?: string | undefined;
@@ -16,9 +17,11 @@ export interface DeadLetterQuery {
 export interface PipelineStore {
   /** The saved checkpoint, or `undefined` before the first. */
   getCheckpoint(pipeline: string): Promise<number | undefined>;
+  /** Saves the checkpoint: every item before source position `position` is completely done. */
   setCheckpoint(pipeline: string, position: number): Promise<void>;
   /** Stores a dead letter; one with the same stage and `key` replaces the older one. Returns its id. */
   addDeadLetter(pipeline: string, letter: DeadLetter): Promise<number>;
+  /** The pipeline's dead letters, in the order they were stored (a replaced one counts as new). */
   listDeadLetters(pipeline: string, query?: DeadLetterQuery): Promise<StoredDeadLetter[]>;
   /** Removes these dead letters (all of the pipeline's without `ids`); returns how many went. */
   removeDeadLetters(pipeline: string, ids?: readonly number[]): Promise<number>;
@@ -28,6 +31,7 @@ export interface PipelineStore {
   rows(pipeline: string): AsyncIterable<{ key: string; value: unknown }>;
   /** Forgets the checkpoint, dead letters and rows (`--fresh`). */
   reset(pipeline: string): Promise<void>;
+  /** Closes what the store holds open (a file, connections). */
   close(): Promise<void>;
 }
 
@@ -85,6 +89,7 @@ export class MemoryPipelineStore implements PipelineStore {
     this.#rows.delete(pipeline);
   }
 
+  /** Does nothing: the data stays until the process ends. */
   async close(): Promise<void> {}
 }
 
@@ -121,6 +126,7 @@ export class SqlitePipelineStore implements PipelineStore {
     this.db = db;
   }
 
+  /** Opens (or creates, with its directory) the store in the SQLite file `path` (`':memory:'` for none). */
   static open(path: string, options: Omit<SqliteOptions, 'migrations'> = {}): SqlitePipelineStore {
     return new SqlitePipelineStore(SqliteDb.open(path, { ...options, migrations }));
   }
@@ -187,6 +193,7 @@ export class SqlitePipelineStore implements PipelineStore {
     });
   }
 
+  /** Closes the file (a second call does nothing). */
   async close(): Promise<void> {
     this.db.close();
   }

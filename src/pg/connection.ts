@@ -17,7 +17,7 @@ import { PgCancelledError, PgNoRowsError, PgQueryError, PgQueryTimeoutError, PgS
 import type { PoolMetrics } from './metrics.ts';
 import type { QueryResult, Row, Session } from './session.ts';
 
-/** The deadline of one statement. */
+/** How one statement is stopped: a deadline, or a signal. */
 export interface QueryOptions {
   /** Cancels the statement on the server and rejects with `signal.reason`. */
   signal?: AbortSignal | undefined;

@@ -19,6 +19,7 @@ import { PgSqlClient, type SqlClient } from '../store/sql-client.ts';
 import type { Settle, WorkInput, WorkQueue } from '../store/work-queue.ts';
 import { type CommitResult, type Completion, type CrawlStore, crawlCounts, crawlInput, crawlSettle, type Discovery, type FrontierItem, frontierItem, type StoreCounts } from './store.ts';
 
+/** Where the shared crawl lives (`url` or `client`, and `schema`) and who this worker is. */
 export interface PostgresCrawlStoreOptions {
   /** A `postgres://` URL (a client of its own, closed with the store), or … */
   url?: string | undefined;
@@ -63,6 +64,10 @@ export class PostgresCrawlStore implements CrawlStore {
     this.#pollMs = options.pollMs ?? 100;
   }
 
+  /**
+   * Joins the crawl in `schema` (creating its tables when missing) as `worker`, and loads this
+   * worker's output marks and records so its output file can resume.
+   */
   static async open(options: PostgresCrawlStoreOptions): Promise<PostgresCrawlStore> {
     const ownsClient = options.client === undefined;
     const client = options.client ?? new PgSqlClient(options.url ?? '');

@@ -68,7 +68,8 @@ export interface StoreCounts {
   blocked: number;
 }
 
-type MaybePromise<T> = T | Promise<T>;
+/** A value, or a promise of one: the embedded store answers synchronously, a shared one with promises. */
+export type MaybePromise<T> = T | Promise<T>;
 
 /** The durable state of a crawl. Every method is one atomic step. */
 export interface CrawlStore {
@@ -99,6 +100,7 @@ export interface CrawlStore {
   reserve?(host: string, spacingMs: number): Promise<number>;
   /** A shared store's per-host concurrency slots (see `WorkQueue.acquireSlot`); absent: per process. */
   acquireSlot?(host: string, limit: number): Promise<number | undefined>;
+  /** Gives back a slot taken with `acquireSlot`. */
   releaseSlot?(host: string, slot: number): Promise<void>;
   /** Closes the store. */
   close(): void | Promise<void>;

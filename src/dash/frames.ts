@@ -14,6 +14,7 @@
 //   process      nodejs_eventloop_lag_*_seconds, process_resident_memory_bytes, nodejs_heap_size_used_bytes
 import type { FamilySample, Sample, SeriesSample } from './sample.ts';
 
+/** One host in a frame: totals so far of the series that carry its `host` label. */
 export interface HostRow {
   host: string;
   requests: number;
@@ -114,6 +115,7 @@ export class FrameBuilder {
   #previous: Sample | undefined;
   #first: number | undefined;
 
+  /** The frame for `sample`, the next one taken; rates are 0 in the first frame (nothing to compare with). */
   next(sample: Sample): Frame {
     const previous = this.#previous;
     this.#previous = sample;

@@ -15,6 +15,7 @@ export interface SeriesSample {
   readonly sum?: number;
 }
 
+/** One metric family (a name and a type) with all its series. */
 export interface FamilySample {
   readonly name: string;
   readonly type: 'counter' | 'gauge' | 'histogram' | 'untyped';

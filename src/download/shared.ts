@@ -16,6 +16,7 @@ import type { Settle, WorkInput, WorkItem, WorkQueue } from '../store/work-queue
 import { Downloader, type DownloaderOptions, type DownloadResult } from './downloader.ts';
 import { isListError, type ListEntry, type ListItem } from './list.ts';
 
+/** A Downloader's options (without `resume`: the queue is the job's state) plus the shared queue and how it is polled. */
 export interface SharedDownloadOptions extends Omit<DownloaderOptions, 'resume'> {
   /** The job's queue (e.g. a PostgresWorkQueue in the job's schema, owned by this worker). */
   queue: WorkQueue;
@@ -25,6 +26,7 @@ export interface SharedDownloadOptions extends Omit<DownloaderOptions, 'resume'>
   pollMs?: number | undefined;
 }
 
+/** What this worker did (bytes it downloaded, wall-clock seconds), and where the whole job stands. */
 export interface SharedDownloadSummary {
   /** Files this worker placed, found in place, or gave up on. */
   done: number;

@@ -17,6 +17,7 @@ import { PgCancelledError, PgNoRowsError, PgQueryError, PgQueryTimeoutError, PgS
 import type { PoolMetrics } from './metrics.ts';
 import type { QueryResult, Row, Session } from './session.ts';
 
+/** How one statement is stopped: a deadline, or a signal. */
 export interface QueryOptions {
   /** Cancels the statement on the server and rejects with `signal.reason`. */
   signal?: AbortSignal | undefined;
@@ -24,6 +25,7 @@ export interface QueryOptions {
   timeout?: number | undefined;
 }
 
+/** Options of `cursor`: `timeout` and `signal` apply to each round trip. */
 export interface CursorOptions extends QueryOptions {
   /** Rows fetched per round trip; the next batch is fetched only when these are consumed. @default 100 */
   batchSize?: number | undefined;
@@ -32,6 +34,7 @@ export interface CursorOptions extends QueryOptions {
 /** `'read committed'` is PostgreSQL's default. */
 export type IsolationLevel = 'read uncommitted' | 'read committed' | 'repeatable read' | 'serializable';
 
+/** How a transaction begins, and how it is retried and cancelled. */
 export interface TransactionOptions {
   /** @default the server's default (read committed) */
   isolation?: IsolationLevel | undefined;
@@ -53,11 +56,17 @@ export interface TransactionOptions {
 
 /** What both the pool and a leased connection offer. */
 export interface Queryable {
+  /** Runs one statement with `$1…` parameters and returns its rows and row count. */
   query<R extends Row = Row>(text: string, values?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>>;
+  /** The rows of a statement. */
   many<R extends Row = Row>(text: string, values?: readonly unknown[], options?: QueryOptions): Promise<R[]>;
+  /** The one row of a statement; `PgNoRowsError` if none, `PgTooManyRowsError` if more. */
   one<R extends Row = Row>(text: string, values?: readonly unknown[], options?: QueryOptions): Promise<R>;
+  /** The one row of a statement, or `null` if none; `PgTooManyRowsError` if more. */
   maybeOne<R extends Row = Row>(text: string, values?: readonly unknown[], options?: QueryOptions): Promise<R | null>;
+  /** Streams the rows of a query through a server-side cursor, `batchSize` rows per round trip. */
   cursor<R extends Row = Row>(text: string, values?: readonly unknown[], options?: CursorOptions): AsyncGenerator<R, void, undefined>;
+  /** Runs `fn` in a transaction: commits when it returns, rolls back when it throws, retries serialization failures. */
   transaction<T>(fn: (tx: Connection) => T | PromiseLike<T>, options?: TransactionOptions): Promise<T>;
 }
 
@@ -149,10 +158,12 @@ export class Connection implements Queryable, AsyncDisposable, Disposable {
     return this.#released;
   }
 
+  /** `release()`, for `await using`. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.release();
   }
 
+  /** `release()` without waiting for it, for `using`. */
   [Symbol.dispose](): void {
     void this.release();
   }

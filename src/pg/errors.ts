@@ -93,7 +93,8 @@ export class PgTooManyRowsError extends SpateError {
   }
 }
 
-interface ServerError {
+/** An error the server sent, as a driver reports it (node-postgres's `DatabaseError`, PGlite's): its SQLSTATE in `code`, and the fields `toPgError` keeps. */
+export interface ServerError {
   message: string;
   code?: unknown;
   detail?: unknown;

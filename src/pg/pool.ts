@@ -25,6 +25,7 @@ import { PgAcquireTimeoutError } from './errors.ts';
 import { PoolMetrics } from './metrics.ts';
 import { type QueryResult, type Row, type ServerConfig, type Session, connectServer } from './session.ts';
 
+/** Where the database is, how many connections, and the default deadlines. */
 export interface PoolOptions {
   /**
    * Where the database is: `postgres://user@host:port/db` for a server, `pglite://memory` for an
@@ -81,6 +82,7 @@ export interface PoolStats {
   readonly queryMs: { readonly p50: number; readonly p99: number };
 }
 
+/** How long `acquire` waits in line for a connection. */
 export interface AcquireOptions {
   /** Stops waiting and rejects with `signal.reason`; the waiter leaves the line. */
   signal?: AbortSignal | undefined;
@@ -368,6 +370,7 @@ export class Pool implements Queryable, AsyncDisposable {
     await this.#embedded?.close();
   }
 
+  /** `close()`, for `await using`. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }

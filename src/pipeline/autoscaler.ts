@@ -15,6 +15,7 @@
 // Hysteresis: after a step down the utilisation is about 0.7 < 0.85, so it does not go straight
 // back up; after a step up the queue must drain below 0.1 before any step down.
 
+/** What a stage reports to its autoscaler once per interval. */
 export interface Observation {
   /** Items waiting in the stage's input / the buffer's capacity, in [0, 1]. */
   readonly fill: number;
@@ -24,6 +25,7 @@ export interface Observation {
   readonly completed: number;
 }
 
+/** The worker range and cooldown (ms) of an autoscaled stage (its checked `concurrency` options). */
 export interface AutoscalerSettings {
   readonly min: number;
   readonly max: number;
@@ -31,6 +33,12 @@ export interface AutoscalerSettings {
   readonly cooldown: number;
 }
 
+/**
+ * Decides a stage's worker count from one observation per interval, by the rule described at the
+ * top of this file: grow by half while the queue is full and the workers busy, shrink to fit when it
+ * is empty, and hold at a ceiling that more workers did not raise. Pure and clock-free: the caller
+ * passes the time.
+ */
 export class Autoscaler {
   readonly #s: AutoscalerSettings;
   #workers: number;
@@ -45,6 +53,7 @@ export class Autoscaler {
     this.#workers = settings.initial;
   }
 
+  /** The worker count now (`initial` before the first observation). */
   get workers(): number {
     return this.#workers;
   }

@@ -8,10 +8,12 @@ import { type RetryEvent, retry, retryAttempts } from '../core/retry.ts';
 import { timeout } from '../core/timeout.ts';
 import { type Stage, type StageContext, outputsOf } from './stage.ts';
 
+/** How an item ended in a stage: its outputs, or the last error; `attempts` counts the calls made. */
 export type Outcome =
   | { readonly ok: true; readonly outputs: unknown[]; readonly attempts: number }
   | { readonly ok: false; readonly error: unknown; readonly attempts: number };
 
+/** What `invoke` needs besides the stage and the item. */
 export interface InvokeOptions {
   /** Stops the item now: the call's signal aborts and `invoke` rejects with the reason. */
   signal: AbortSignal;
@@ -19,6 +21,7 @@ export interface InvokeOptions {
   clock?: Clock | undefined;
   /** Shared by every worker of the stage (built from `options.rateLimit`). */
   limiter?: RateLimiter | undefined;
+  /** Called before each wait for a retry (the runner counts retries with it). */
   onRetry?: ((event: RetryEvent) => void) | undefined;
 }
 

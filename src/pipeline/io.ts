@@ -62,6 +62,7 @@ export function httpLines(session: Session, url: string | URL, options: { signal
   });
 }
 
+/** Options of `linesFile` and `jsonlFile`. */
 export interface FileTargetOptions {
   /** Append to the file instead of replacing it (then writes go straight to it). @default false */
   append?: boolean | undefined;

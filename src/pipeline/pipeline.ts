@@ -13,6 +13,7 @@ import { MemoryPipelineStore, type PipelineStore } from './store.ts';
 
 export { type ChunkedSource, type Source, chunked } from './source.ts';
 
+/** Options of `pipeline()`: its name, its store and how often it saves its checkpoint. */
 export interface PipelineOptions {
   /** Names the pipeline in metrics and in its store. @default 'pipeline' */
   name?: string | undefined;
@@ -30,6 +31,7 @@ export interface PipelineOptions {
   clock?: Clock | undefined;
 }
 
+/** How a run stops (now, or by draining), starts over, and reports progress. */
 export interface RunOptions {
   /** Stop now: in-flight calls are aborted and `run` rejects with the reason (after saving the checkpoint). */
   signal?: AbortSignal | undefined;
@@ -39,10 +41,11 @@ export interface RunOptions {
   fresh?: boolean | undefined;
   /** Called about every `interval` ms with `stats()` (the CLI's progress). */
   onProgress?: ((stats: PipelineStats) => void) | undefined;
-  /** @default 1000 */
+  /** How often `onProgress` is called, in ms. @default 1000 */
   progressInterval?: number | undefined;
 }
 
+/** A snapshot of one stage: items in and out, queued and in flight, workers, retries, dead letters, latency (ms). */
 export interface StageStats {
   readonly name: string;
   readonly kind: string;
@@ -56,6 +59,7 @@ export interface StageStats {
   readonly latency: { readonly mean: number; readonly p50: number; readonly p99: number; readonly max: number };
 }
 
+/** A snapshot of a run (`stats()`, `onProgress`); `elapsed` is in ms. */
 export interface PipelineStats {
   readonly name: string;
   readonly status: 'idle' | 'running' | 'done' | 'drained' | 'failed' | 'stopped';
@@ -70,12 +74,17 @@ export interface PipelineStats {
   readonly stages: readonly StageStats[];
 }
 
+/** The stats of a run that ended well: it read its whole source, or was drained. */
 export interface RunResult extends PipelineStats {
   readonly status: 'done' | 'drained';
 }
 
 /** The end of a pipeline that takes each output in turn (`into`): a file, a stream, a table. */
 export interface Target<T> {
+  /**
+   * Takes one output; the next waits until a returned promise resolves, and a rejection fails the
+   * run. `key` is the output's source position(s) in durable mode (`'3'`, or `'3,4,5'` for a batch), else undefined.
+   */
   write(value: T, key: string | undefined): void | Promise<void>;
   /** All went well: make the output whole (a file's rename). */
   close(): Promise<void>;
@@ -100,6 +109,10 @@ export function pipeline<T>(source: Source<T>, options: PipelineOptions = {}): P
   return new Pipeline<T>(source, [], options);
 }
 
+/**
+ * A source and its stages, built by `pipeline()`: an immutable description (every builder method
+ * returns a new one) that runs each time `run`, `into` or a reader starts it.
+ */
 export class Pipeline<T> implements AsyncIterable<T> {
   readonly source: Source<unknown>;
   readonly stages: readonly Stage[];

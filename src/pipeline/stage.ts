@@ -21,6 +21,7 @@ import { type Backoff, exponentialBackoff } from '../core/backoff.ts';
 import { InvalidArgumentError } from '../core/errors.ts';
 import { checkFunction, checkInteger, checkNonNegative } from '../core/validate.ts';
 
+/** What a stage does with its function's value (see the `Pipeline` methods of the same names). */
 export type StageKind = 'map' | 'filter' | 'flatMap' | 'batch' | 'tap' | 'sink';
 
 /** What the stage's function gets beside its input. */
@@ -62,6 +63,7 @@ export interface StageRetryOptions {
   maxDelay?: number | undefined;
 }
 
+/** Options of every stage: name, workers, buffer, timeout, retries, rate limit, order, and what a failure does. */
 export interface StageOptions {
   /** A name for metrics and dead letters. @default the kind and its position, e.g. 'map#2' */
   name?: string | undefined;
@@ -81,6 +83,7 @@ export interface StageOptions {
   onError?: 'dead-letter' | 'fail-fast' | undefined;
 }
 
+/** Options of a batch stage: a stage's options plus the batch's size and how long a partial one waits. */
 export interface BatchOptions extends StageOptions {
   /** Items per batch. */
   size: number;
@@ -100,6 +103,7 @@ export interface StageSettings {
   readonly timeout: number;
   readonly retries: number;
   readonly backoff: Backoff;
+  /** `retry.retryOn` as given; undefined retries every error. */
   readonly retryOn: ((error: unknown, attempt: number) => boolean | number) | undefined;
   readonly maxDelay: number;
   readonly rateLimit: { readonly limit: number; readonly interval: number } | undefined;

@@ -89,6 +89,7 @@ export class MemoryPipelineStore implements PipelineStore {
     this.#rows.delete(pipeline);
   }
 
+  /** Does nothing: the data stays until the process ends. */
   async close(): Promise<void> {}
 }
 
@@ -192,6 +193,7 @@ export class SqlitePipelineStore implements PipelineStore {
     });
   }
 
+  /** Closes the file (a second call does nothing). */
   async close(): Promise<void> {
     this.db.close();
   }

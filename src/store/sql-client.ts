@@ -5,6 +5,7 @@
 import pg from 'pg';
 import { InvalidArgumentError } from '../core/errors.ts';
 
+/** The rows of a query, and how many rows it touched (null for commands that do not say). */
 export interface SqlResult {
   rows: Record<string, unknown>[];
   rowCount: number | null;
@@ -12,11 +13,13 @@ export interface SqlResult {
 
 /** Something that runs a query: a pool, or a connection inside a transaction. */
 export interface SqlQueryable {
+  /** Runs `text` with `$1`… bound to `values`. */
   query(text: string, values?: unknown[], options?: { signal?: AbortSignal | undefined }): Promise<SqlResult>;
 }
 
 /** A pool: queries, and transactions (commit on return, roll back on throw). */
 export interface SqlClient extends SqlQueryable {
+  /** Runs `fn` in one transaction: commits when it resolves, rolls back when it throws. */
   transaction<T>(fn: (tx: SqlQueryable) => Promise<T>): Promise<T>;
 }
 
@@ -41,12 +44,17 @@ export class PgSqlClient implements SqlClient {
     this.#pool.on('error', () => {});
   }
 
+  /** Runs one query on a pooled connection. The signal is checked before the query is sent; a query under way is not cancelled. */
   async query(text: string, values?: unknown[], options: { signal?: AbortSignal | undefined } = {}): Promise<SqlResult> {
     options.signal?.throwIfAborted();
     const r = await this.#pool.query(text, values);
     return { rows: r.rows as Record<string, unknown>[], rowCount: r.rowCount };
   }
 
+  /**
+   * Runs `fn` in one transaction on one connection; runs it again (up to 8 times in all, after a
+   * short random pause) when the transaction fails with a serialization failure or deadlock.
+   */
   async transaction<T>(fn: (tx: SqlQueryable) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const conn = await this.#pool.connect();
@@ -80,6 +88,7 @@ export class PgSqlClient implements SqlClient {
     }
   }
 
+  /** Ends the pool: waits for checked-out connections to be released, then closes them all. A second call rejects. */
   async close(): Promise<void> {
     await this.#pool.end();
   }

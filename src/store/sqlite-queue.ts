@@ -104,14 +104,17 @@ export class SqliteWorkQueue implements WorkQueue {
     }
   }
 
+  /** The database file (`':memory:'` for none). */
   get path(): string {
     return this.db.path;
   }
 
+  /** `add`, synchronously: adds items in one transaction; returns whether each key was new. */
   addSync(items: readonly WorkInput[]): boolean[] {
     return this.db.transaction(() => this.#add(items));
   }
 
+  /** `claim`, synchronously: puts expired leases back, then leases up to `limit` queued items, smallest priority first, to this owner. */
   claimSync(limit: number, options: ClaimOptions = {}): WorkItem[] {
     if (limit <= 0) return [];
     const until = Date.now() + (options.leaseMs ?? this.#leaseMs);
@@ -128,6 +131,7 @@ export class SqliteWorkQueue implements WorkQueue {
     });
   }
 
+  /** `renew`, synchronously: extends this owner's leases on `ids`; returns how many it still held. */
   renewSync(ids: readonly number[], leaseMs?: number): number {
     const until = Date.now() + (leaseMs ?? this.#leaseMs);
     let n = 0;
@@ -137,6 +141,7 @@ export class SqliteWorkQueue implements WorkQueue {
     return n;
   }
 
+  /** `commit`, synchronously: settles, adds and checkpoints in one transaction. */
   commitSync(input: CommitInput): CommitResult {
     const add = input.add ?? [];
     const settle = input.settle ?? [];
@@ -182,15 +187,18 @@ export class SqliteWorkQueue implements WorkQueue {
     });
   }
 
+  /** `requeueExpired`, synchronously: puts items whose lease ran out back in the queue; returns how many. */
   requeueExpiredSync(): number {
     return Number(this.#requeue.run(Date.now()).changes);
   }
 
+  /** `releaseOwned`, synchronously: puts this owner's claimed items (all owners' with `all`) back; returns how many. */
   releaseOwnedSync(options: { all?: boolean } = {}): number {
     if (options.all) return Number(this.db.run("update work set state = 'queued', lease_until = null where state = 'claimed'").changes);
     return Number(this.db.run("update work set state = 'queued', lease_until = null where state = 'claimed' and owner = ?", this.owner).changes);
   }
 
+  /** `counts`, synchronously: how many items are in each state. */
   countsSync(): QueueCounts {
     const out: QueueCounts = { queued: 0, claimed: 0, done: 0, dead: 0, outcomes: {} };
     for (const r of this.db.all<{ state: string; outcome: string | null; n: number }>('select state, outcome, count(*) as n from work group by state, outcome')) {
@@ -207,12 +215,14 @@ export class SqliteWorkQueue implements WorkQueue {
     return out;
   }
 
+  /** `groupCounts`, synchronously: items per group (every state). */
   groupCountsSync(): Map<string, number> {
     const out = new Map<string, number>();
     for (const r of this.db.all<{ grp: string; n: number }>('select grp, count(*) as n from work group by grp')) out.set(r.grp, Number(r.n));
     return out;
   }
 
+  /** `outputs`, synchronously: outputs after `after` (by `seq`, or by `ownerSeq` when `owner` is given), in order. */
   outputsSync(after: number, limit: number, options: { owner?: string | undefined } = {}): WorkOutput[] {
     const rows = options.owner === undefined
       ? this.db.all<{ id: number; key: string; seq: number; owner_seq: number; output: string }>('select id, key, seq, owner_seq, output from work where seq > ? order by seq limit ?', after, limit)
@@ -220,21 +230,25 @@ export class SqliteWorkQueue implements WorkQueue {
     return rows.map((r) => ({ id: Number(r.id), key: r.key, seq: Number(r.seq), ownerSeq: Number(r.owner_seq), output: r.output }));
   }
 
+  /** `deadLetters`, synchronously: up to `limit` dead letters, oldest (by id) first. */
   deadLettersSync(limit: number): DeadLetter[] {
     return this.db.all<{ id: number; key: string; attempts: number; error: string }>("select id, key, attempts, error from work where state = 'dead' order by id limit ?", limit)
       .map((r) => ({ id: Number(r.id), key: r.key, attempts: Number(r.attempts), error: r.error }));
   }
 
+  /** `getCheckpoint`, synchronously: the checkpoint's value, or undefined when it was never set. */
   getCheckpointSync(name: string): string | undefined {
     return this.db.get<{ value: string }>('select value from checkpoints where name = ?', name)?.value;
   }
 
+  /** `setCheckpoints`, synchronously: sets checkpoints in one transaction. */
   setCheckpointsSync(entries: Readonly<Record<string, string>>): void {
     this.db.transaction(() => {
       for (const [k, v] of Object.entries(entries)) this.#checkpoint.run(k, v);
     });
   }
 
+  /** `reserve`, synchronously: takes the next slot of `group`'s schedule; returns the ms to wait for it. */
   reserveSync(group: string, spacingMs: number): number {
     const now = Date.now();
     const row = this.db.get<{ slot: number }>(
@@ -244,6 +258,7 @@ export class SqliteWorkQueue implements WorkQueue {
     return Math.max(0, Number(row.slot) - now);
   }
 
+  /** `acquireSlot`, synchronously: takes a free slot of `group` (below `limit`) for this owner; returns its number, or undefined when all are taken. */
   acquireSlotSync(group: string, limit: number, leaseMs?: number): number | undefined {
     const now = Date.now();
     return this.db.transaction(() => {
@@ -260,6 +275,7 @@ export class SqliteWorkQueue implements WorkQueue {
     });
   }
 
+  /** `releaseSlot`, synchronously: gives back a slot this owner holds. */
   releaseSlotSync(group: string, slot: number): void {
     this.db.run('delete from slots where grp = ? and slot = ? and owner = ?', group, slot, this.owner);
   }
@@ -324,6 +340,7 @@ export class SqliteWorkQueue implements WorkQueue {
     return attempt(() => this.reserveSync(group, spacingMs));
   }
 
+  /** Closes the database file (a second call does nothing). */
   closeSync(): void {
     this.db.close();
   }

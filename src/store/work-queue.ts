@@ -53,6 +53,7 @@ export type Settle =
   | { id: number; lease: number; kind: 'release' }
   | { id: number; lease: number; kind: 'fail'; error: string };
 
+/** What one `commit` applies, all or nothing: new items, settles and checkpoints. */
 export interface CommitInput {
   add?: readonly WorkInput[] | undefined;
   settle?: readonly Settle[] | undefined;
@@ -68,6 +69,7 @@ export interface WorkOutput {
   output: string;
 }
 
+/** What a commit did. */
 export interface CommitResult {
   /** For each added item, in order: whether its key was new. */
   inserted: boolean[];
@@ -79,6 +81,7 @@ export interface CommitResult {
   dead: number[];
 }
 
+/** Items per state, and done items per outcome. */
 export interface QueueCounts {
   queued: number;
   claimed: number;
@@ -88,6 +91,7 @@ export interface QueueCounts {
   outcomes: Record<string, number>;
 }
 
+/** An item that failed `maxAttempts` times, with its last error. */
 export interface DeadLetter {
   id: number;
   key: string;
@@ -95,6 +99,7 @@ export interface DeadLetter {
   error: string;
 }
 
+/** Options of `claim`. */
 export interface ClaimOptions {
   /** How long the claim holds. @default the queue's `leaseMs` */
   leaseMs?: number | undefined;
@@ -104,6 +109,7 @@ export interface ClaimOptions {
 export interface WorkQueue {
   /** This worker's name: claims and outputs are recorded under it. */
   readonly owner: string;
+  /** Adds items (see {@link WorkInput} for keys already present); resolves to whether each key was new. */
   add(items: readonly WorkInput[]): Promise<boolean[]>;
   /** Up to `limit` queued items, smallest priority first, leased to this owner. */
   claim(limit: number, options?: ClaimOptions): Promise<WorkItem[]>;
@@ -115,13 +121,17 @@ export interface WorkQueue {
   requeueExpired(): Promise<number>;
   /** Puts this owner's claimed items (all owners' with `all`) back; returns how many. */
   releaseOwned(options?: { all?: boolean }): Promise<number>;
+  /** How many items are in each state. */
   counts(): Promise<QueueCounts>;
   /** Items per group (every state). */
   groupCounts(): Promise<Map<string, number>>;
   /** Outputs after `after` (by `seq`, or by `ownerSeq` when `owner` is given), in order. */
   outputs(after: number, limit: number, options?: { owner?: string | undefined }): Promise<WorkOutput[]>;
+  /** Up to `limit` dead letters, oldest (by id) first. */
   deadLetters(limit: number): Promise<DeadLetter[]>;
+  /** The checkpoint's value, or undefined when it was never set. */
   getCheckpoint(name: string): Promise<string | undefined>;
+  /** Sets checkpoints on their own (`commit` sets them with settles). */
   setCheckpoints(entries: Readonly<Record<string, string>>): Promise<void>;
   /** Takes the next slot of `group`'s schedule (slots `spacingMs` apart); resolves to the ms to wait for it. */
   reserve(group: string, spacingMs: number): Promise<number>;
@@ -133,6 +143,7 @@ export interface WorkQueue {
   acquireSlot(group: string, limit: number, leaseMs?: number): Promise<number | undefined>;
   /** Gives a slot back. */
   releaseSlot(group: string, slot: number): Promise<void>;
+  /** Releases what the backend holds (SQLite: the database file; Postgres: the lease renewal timer). */
   close(): Promise<void>;
 }
 

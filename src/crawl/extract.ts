@@ -28,6 +28,7 @@ function htmlparser2(): { Parser: typeof ParserType } {
   return loaded;
 }
 
+/** What a LinkExtractor needs to know about the page it reads. */
 export interface ExtractOptions {
   /** The page's URL (after redirects): relative links resolve against it. */
   url: string;

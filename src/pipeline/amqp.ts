@@ -28,6 +28,7 @@ import {
 } from './broker.ts';
 import { type DeadLetter, deadLetter } from './dead-letter.ts';
 
+/** Options of a RabbitMQ (AMQP 0-9-1) broker: the common ones and RabbitMQ's own. */
 export interface AmqpOptions extends BrokerOptions {
   /** Published messages awaiting the broker's confirm, per producer. @default 1000 */
   maxUnconfirmed?: number | undefined;

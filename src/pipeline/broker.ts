@@ -41,6 +41,7 @@ export interface EnqueueOptions {
   signal?: AbortSignal | undefined;
 }
 
+/** Puts items on a broker queue, with backpressure (it waits while the queue is past `maxQueued`). */
 export interface Producer<I = unknown> {
   /** Enqueues one item; waits while the queue is past `maxQueued`. */
   enqueue(item: I, options?: EnqueueOptions): Promise<void>;
@@ -71,6 +72,7 @@ export type WorkerEvent =
   | { readonly type: 'fenced'; readonly key: string; readonly attempt: number }
   | { readonly type: 'error'; readonly error: unknown };
 
+/** How a worker runs its stage (the rest comes from the stage's own options). */
 export interface WorkerOptions {
   /** Jobs run at once in this process; changeable later with `setConcurrency`. @default the stage's concurrency (its max) */
   concurrency?: number | undefined;
@@ -85,18 +87,27 @@ export interface WorkerOptions {
   grace?: number | undefined;
 }
 
+/** A worker's counts since it started. */
 export interface WorkerStats {
+  /** Jobs completed (outputs sunk, job acknowledged). */
   done: number;
+  /** Attempts that failed and went back to the broker for a retry. */
   retried: number;
+  /** Jobs that ran out of retries and became dead letters. */
   dead: number;
+  /** Completions refused because the lease had passed to another worker (or the connection changed). */
   fenced: number;
+  /** Jobs running now. */
   inFlight: number;
+  /** Jobs allowed at once now. */
   concurrency: number;
 }
 
+/** A stage running on a broker queue in this process (what `spate worker` runs). */
 export interface Worker {
   /** Changes how many jobs run at once, now. */
   setConcurrency(n: number): void;
+  /** The counts so far. */
   stats(): WorkerStats;
   /** Stops taking jobs, lets in-flight ones finish (or hands them back after `grace`), closes. Safe twice. */
   close(): Promise<void>;
@@ -111,6 +122,7 @@ export interface BrokerDeadLetter extends DeadLetter {
 
 /** The broker's dead letters of one queue: `spate pipeline dlq … --broker URL`. */
 export interface DeadLetters {
+  /** The dead letters, oldest first (at most `limit`). */
   list(options?: { limit?: number | undefined }): Promise<BrokerDeadLetter[]>;
   /** Sends dead letters (all, or those ids) back to the queue with fresh attempts; resolves with the count. */
   replay(options?: { ids?: readonly string[] | undefined }): Promise<number>;
@@ -121,8 +133,11 @@ export interface DeadLetters {
 /** One broker connection for one queue. */
 export interface Broker {
   readonly kind: 'bullmq' | 'amqp';
+  /** A producer for this queue. */
   producer<I>(): Producer<I>;
+  /** Starts running `stage` on this queue's jobs in this process. */
   worker(stage: AnyStage, options?: WorkerOptions): Promise<Worker>;
+  /** The queue's dead letters in the broker. */
   deadLetters(): DeadLetters;
   /** Jobs waiting (not running, not dead). */
   depth(): Promise<number>;

@@ -25,6 +25,7 @@ import {
 } from './broker.ts';
 import { type DeadLetter, deadLetter } from './dead-letter.ts';
 
+/** Options of a BullMQ (Redis) broker: the common ones and Redis's own. */
 export interface BullmqOptions extends BrokerOptions {
   /** Redis key prefix. @default 'spate' */
   prefix?: string | undefined;

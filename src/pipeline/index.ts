@@ -13,7 +13,9 @@ export {
   type FileTargetOptions, splitLines, lines, httpLines, linesFile, jsonlFile, toWritable, toWebWritable, keyedSink, exportRows, duplex, webTransform,
 } from './io.ts';
 export {
-  type Broker, type BrokerOptions, type Producer, type Worker, type WorkerOptions, type WorkerEvent, type Sink, type SinkContext, type DeadLetters, type BrokerDeadLetter,
-  connectBroker,
+  type Broker, type BrokerOptions, type Producer, type Worker, type WorkerOptions, type WorkerEvent, type WorkerStats, type Sink, type SinkContext, type DeadLetters, type BrokerDeadLetter,
+  type EnqueueOptions, type AnyStage, connectBroker,
 } from './broker.ts';
+export type { BullmqOptions } from './bullmq.ts';
+export type { AmqpOptions } from './amqp.ts';
 export { BrokerUrlError, FencedError, ConsumerTimeoutError, WorkerModuleError } from './errors.ts';

@@ -198,8 +198,9 @@ test('transaction - a serialization failure (40001) runs the transaction again',
     await tx.query('UPDATE t SET n = $1 WHERE id = $2', [sum + 1, id]);
   }, { isolation: 'serializable', retries: 5 });
   await Promise.all([writer(1), writer(2)]);
-  assert.equal(attempts, 3);
-  assert.equal(pool.stats().retries, 1);
+  // At least one of the two failed and ran again (SSI may fail both; then both ran again).
+  assert.ok(attempts >= 3, `attempts: ${attempts}`);
+  assert.equal(pool.stats().retries, attempts - 2);
   // Serialized: the second saw the first's write.
   assert.deepEqual((await pool.many('SELECT n FROM t ORDER BY n')).map((r) => r.n), [1, 2]);
   // Without retries the failure reaches the caller as a PgSerializationError.

@@ -5,9 +5,8 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type Broker, type Sink, type WorkerEvent, connectBroker } from '../pipeline/broker.ts';
-import { BrokerUrlError, WorkerModuleError } from '../pipeline/errors.ts';
-import { InvalidArgumentError as SpateInvalidArgument } from '../core/index.ts';
+// Only types at load time: the broker code loads when the command runs, so `spate --help` stays fast.
+import type { Broker, Sink, WorkerEvent } from '../pipeline/broker.ts';
 import type { Stage } from '../pipeline/stage.ts';
 import { integer } from './parse.ts';
 
@@ -43,7 +42,8 @@ function isStage(value: unknown): value is Stage {
 }
 
 /** Picks a stage of a pipeline a module exports (`default` or `pipeline`): the one named, or its only one. */
-function stageOfPipeline(path: string, mod: Record<string, unknown>, name: string | undefined): Stage | undefined {
+async function stageOfPipeline(path: string, mod: Record<string, unknown>, name: string | undefined): Promise<Stage | undefined> {
+  const { WorkerModuleError } = await import('../pipeline/errors.ts');
   const p = (mod.default ?? mod.pipeline) as { stages?: unknown } | undefined;
   if (p === null || typeof p !== 'object' || !Array.isArray(p.stages)) return undefined;
   const stages = (p.stages as unknown[]).filter(isStage);
@@ -61,6 +61,7 @@ function stageOfPipeline(path: string, mod: Record<string, unknown>, name: strin
  * pipeline (`default` or `pipeline`) whose stage `stageName` (or only stage) the worker runs.
  */
 export async function loadWorkerModule(path: string, stageName?: string): Promise<{ stage: Stage; sink: Sink | undefined; brokerOptions: Record<string, unknown> }> {
+  const { WorkerModuleError } = await import('../pipeline/errors.ts');
   let mod: WorkerModule;
   try {
     mod = (await import(pathToFileURL(resolve(path)).href)) as WorkerModule;
@@ -68,7 +69,7 @@ export async function loadWorkerModule(path: string, stageName?: string): Promis
     throw new WorkerModuleError(`cannot load ${path}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
   const direct = mod.stage ?? mod.default;
-  const stage = isStage(direct) && stageName === undefined ? direct : stageOfPipeline(path, mod as Record<string, unknown>, stageName);
+  const stage = isStage(direct) && stageName === undefined ? direct : await stageOfPipeline(path, mod as Record<string, unknown>, stageName);
   if (!isStage(stage)) throw new WorkerModuleError(`${path} exports no stage: export \`stage\` (or a default) built with defineStage or a pipeline stage`);
   if (mod.sink !== undefined && typeof mod.sink !== 'function') throw new WorkerModuleError(`${path}: \`sink\` must be a function (outputs, { key, item, attempt })`);
   return { stage, sink: mod.sink, brokerOptions: mod.brokerOptions ?? {} };
@@ -77,6 +78,7 @@ export async function loadWorkerModule(path: string, stageName?: string): Promis
 /** Runs a worker until `signal` aborts (SIGTERM); resolves with the exit code. */
 export async function runWorkerCommand(modulePath: string, opts: WorkerCliOptions, signal: AbortSignal): Promise<number> {
   const { stage, sink, brokerOptions } = await loadWorkerModule(modulePath, opts.stage);
+  const { connectBroker } = await import('../pipeline/broker.ts');
   const queue = opts.queue ?? stage.name;
   const broker: Broker = await connectBroker(opts.broker, {
     ...brokerOptions,
@@ -87,7 +89,9 @@ export async function runWorkerCommand(modulePath: string, opts: WorkerCliOption
   const onEvent = (event: WorkerEvent): void => {
     if (opts.json) {
       const { error, ...rest } = event as WorkerEvent & { error?: unknown };
-      out(error === undefined ? rest : { ...rest, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
+      const described = error as { name?: unknown; message?: unknown } | undefined;
+      const text = described !== null && typeof described === 'object' && typeof described.message === 'string' ? `${String(described.name)}: ${described.message}` : String(error);
+      out(error === undefined ? rest : { ...rest, error: text });
     } else if (event.type === 'error' && !opts.quiet) {
       process.stderr.write(`spate worker: ${event.error instanceof Error ? event.error.message : String(event.error)}\n`);
     }
@@ -122,6 +126,7 @@ export async function runWorkerCommand(modulePath: string, opts: WorkerCliOption
  * Prints JSON lines (list) or a count; resolves with the exit code.
  */
 export async function runBrokerDlq(action: 'list' | 'replay' | 'purge', opts: { broker: string; queue: string; ids?: string[] | undefined; limit?: number | undefined }): Promise<number> {
+  const { connectBroker } = await import('../pipeline/broker.ts');
   const broker = await connectBroker(opts.broker, { queue: opts.queue });
   try {
     const dlq = broker.deadLetters();
@@ -163,6 +168,8 @@ export function register(program: Command): void {
       try {
         code = await runWorkerCommand(module, opts, controller.signal);
       } catch (error) {
+        const { BrokerUrlError, WorkerModuleError } = await import('../pipeline/errors.ts');
+        const { InvalidArgumentError: SpateInvalidArgument } = await import('../core/errors.ts');
         if (!(error instanceof BrokerUrlError || error instanceof WorkerModuleError || error instanceof SpateInvalidArgument)) throw error;
         process.stderr.write(`spate worker: ${error.message} (see spate worker --help)\n`);
         code = 2;

@@ -251,10 +251,11 @@ export class AmqpBroker implements Broker {
           emit({ type: 'retry', key, attempt, delay, error: r.error });
           await this.publish(await this.#retryQueue(epoch, delay), body, { headers: { [ATTEMPT]: attempt }, messageId: key, expiration: String(delay) });
         } else {
-          stats.dead++;
-          emit({ type: 'dead', key, attempt, error: r.error });
           const record = deadLetter(data.items[i], stage.name, r.error, attempt, Date.now(), key);
           await this.publish(`${this.#queue}.dlq`, body, { headers: { [ATTEMPT]: attempt, [DEAD]: JSON.stringify(record) }, messageId: randomUUID() });
+          // Reported once the dead letter is in the broker (readable by `deadLetters().list()`).
+          stats.dead++;
+          emit({ type: 'dead', key, attempt, error: r.error });
         }
       }
       settle('ack');

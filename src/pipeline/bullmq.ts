@@ -220,8 +220,7 @@ export class BullmqBroker implements Broker {
           await job.moveToDelayed(Date.now() + delay, token);
           throw new DelayedError();
         }
-        stats.dead++;
-        emit({ type: 'dead', key: data.keys[0]!, attempt, error });
+        // 'dead' is reported from the worker's 'failed' event, once the job is in the failed set.
         throw new UnrecoverableError(JSON.stringify(deadLetter(data.items[0], stage.name, error, attempt, Date.now(), data.keys[0])));
       } finally {
         stats.inFlight--;
@@ -240,6 +239,17 @@ export class BullmqBroker implements Broker {
     });
     // Lock and connection errors are BullMQ's to retry; a fenced completion also lands here.
     worker.on('error', (error) => emit({ type: 'error', error }));
+    worker.on('failed', (job, error) => {
+      if (!job || !(error instanceof UnrecoverableError)) return;
+      let record: DeadLetter | undefined;
+      try {
+        record = JSON.parse(error.message) as DeadLetter;
+      } catch {
+        return;
+      }
+      stats.dead++;
+      emit({ type: 'dead', key: record.key ?? String(job.id), attempt: record.attempts, error: record.error });
+    });
     void worker.run().catch((error: unknown) => emit({ type: 'error', error }));
     await worker.waitUntilReady();
 

@@ -1,9 +1,9 @@
-// The worker half of examples/pipeline/distributed.ts: the stage a `spate worker` process runs,
+// The worker half of examples/pipeline/distributed/run.ts: the stage a `spate worker` process runs,
 // and its keyed sink. The stage is the same definition an in-process pipeline would use.
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { sleep } from '../../src/core/index.ts';
-import { defineStage } from '../../src/pipeline/stage.ts';
+import { sleep } from '../../../src/core/index.ts';
+import { defineStage } from '../../../src/pipeline/stage.ts';
 
 /** Seed 002's process_item: some I/O-bound work on one record. */
 export const stage = defineStage<{ id: number }, { id: number; square: number }>('map', async (item: { id: number }, { signal }) => {

@@ -2,8 +2,8 @@
 // processes on a real broker; one worker is killed (SIGKILL) mid-run, and every item is still done
 // exactly once in the keyed sink.
 //
-//   npx node examples/pipeline/distributed.ts                                  # BullMQ on Redis
-//   npx node examples/pipeline/distributed.ts amqp://guest:guest@127.0.0.1:5672 # RabbitMQ
+//   npx node examples/pipeline/distributed/run.ts                                  # BullMQ on Redis
+//   npx node examples/pipeline/distributed/run.ts amqp://guest:guest@127.0.0.1:5672 # RabbitMQ
 //
 // What spate adds to a bare queue: the worker runs an unchanged stage definition; the producer
 // waits when the queue is full; a killed worker's jobs come back (BullMQ's stalled check with a
@@ -13,14 +13,14 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { connectBroker } from '../../src/pipeline/broker.ts';
+import { connectBroker } from '../../../src/pipeline/broker.ts';
 
 const url = process.argv[2] ?? 'redis://127.0.0.1:6379';
 const queue = `example-${process.pid}`;
 const out = mkdtempSync(join(tmpdir(), 'spate-distributed-'));
 const total = 100;
-const main = new URL('../../src/cli/main.ts', import.meta.url).pathname;
-const module = new URL('distributed-worker.ts', import.meta.url).pathname;
+const main = new URL('../../../src/cli/main.ts', import.meta.url).pathname;
+const module = new URL('worker.ts', import.meta.url).pathname;
 
 function startWorker(name: string) {
   const child = spawn(process.execPath, [main, 'worker', module, '--broker', url, '--queue', queue, '--lease', '1s', '--json'], {

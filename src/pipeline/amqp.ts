@@ -24,7 +24,7 @@ import { checkInteger } from '../core/validate.ts';
 import { ConsumerTimeoutError } from './errors.ts';
 import {
   type AnyStage, type Broker, type BrokerDeadLetter, type BrokerOptions, type DeadLetters, type EnqueueOptions, type JobData, type Producer,
-  type Worker, type WorkerEvent, type WorkerOptions, type WorkerStats, attemptOnce, brokerSettings, retryDelay, workerSettings,
+  type Worker, type WorkerEvent, type WorkerOptions, type WorkerStats, attemptOnce, brokerSettings, enqueueEach, retryDelay, workerSettings,
 } from './broker.ts';
 import { type DeadLetter, deadLetter } from './dead-letter.ts';
 
@@ -465,22 +465,8 @@ class AmqpProducer<I> implements Producer<I> {
     return done;
   }
 
-  async enqueueAll(items: Iterable<I> | AsyncIterable<I>, options: { key?: ((item: I, index: number) => string) | undefined; signal?: AbortSignal | undefined } = {}): Promise<number> {
-    const pending = new Set<Promise<void>>();
-    let n = 0;
-    let failure: unknown;
-    for await (const item of items) {
-      if (failure !== undefined) break;
-      const p = this.enqueue(item, { key: options.key?.(item, n), signal: options.signal });
-      n++;
-      pending.add(p);
-      p.then(() => pending.delete(p), (e: unknown) => (failure ??= e));
-      if (pending.size >= this.#maxUnconfirmed * this.#batch) await Promise.race(pending);
-    }
-    await this.flush();
-    await Promise.all(pending);
-    if (failure !== undefined) throw failure;
-    return n;
+  enqueueAll(items: Iterable<I> | AsyncIterable<I>, options: { key?: ((item: I, index: number) => string) | undefined; signal?: AbortSignal | undefined } = {}): Promise<number> {
+    return enqueueEach(this, items, options, this.#maxUnconfirmed * this.#batch);
   }
 
   #send(): void {

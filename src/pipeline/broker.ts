@@ -157,6 +157,28 @@ export interface JobData {
   readonly stage?: string | undefined;
 }
 
+/**
+ * `Producer.enqueueAll` for every transport: enqueues each item with at most `window` unsettled at
+ * once, flushes, and rejects with the first failure after the rest settled.
+ */
+export async function enqueueEach<I>(producer: Producer<I>, items: Iterable<I> | AsyncIterable<I>, options: { key?: ((item: I, index: number) => string) | undefined; signal?: AbortSignal | undefined }, window: number): Promise<number> {
+  const pending = new Set<Promise<void>>();
+  let n = 0;
+  let failure: unknown;
+  for await (const item of items) {
+    if (failure !== undefined) break;
+    const p = producer.enqueue(item, { key: options.key?.(item, n), signal: options.signal });
+    n++;
+    pending.add(p);
+    p.then(() => pending.delete(p), (e: unknown) => (failure ??= e));
+    if (pending.size >= window) await Promise.race(pending);
+  }
+  await producer.flush();
+  await Promise.all(pending);
+  if (failure !== undefined) throw failure;
+  return n;
+}
+
 /** Any stage, whatever its input and output types (a worker accepts every one). */
 export type AnyStage = Stage<never, unknown>;
 

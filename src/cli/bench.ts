@@ -1,7 +1,7 @@
 // `spate bench fanout`: the seeds' sequential-vs-concurrent table against the lab.
 import { type Command, InvalidArgumentError } from 'commander';
 import { fanout, formatFanout } from '../http/fanout.ts';
-import { EXIT, runJob, usageManners } from './job.ts';
+import { EXIT, runJob } from './job.ts';
 import { spawnLab } from './lab-process.ts';
 import { durationOption } from './parse.ts';
 
@@ -43,8 +43,8 @@ export async function runFanoutCommand(opts: FanoutCliOptions, signal?: AbortSig
 }
 
 export function register(program: Command): void {
-  const bench = program.commands.find((c) => c.name() === 'bench') ?? usageManners(program.command('bench').description('Measurements you can run yourself (the side-by-side suite is `npm run bench`)'));
-  usageManners(bench.command('fanout'))
+  const bench = program.commands.find((c) => c.name() === 'bench') ?? program.command('bench').description('Measurements you can run yourself (the side-by-side suite is `npm run bench`)');
+  bench.command('fanout')
     .description('N URLs that each take --delay on the server: sequential vs concurrent, same client (the seeds\' table); each row prints as it completes')
     .addOption(durationOption('--delay <duration>', 'server-side delay of each URL', 1000, 60_000))
     .option('--sizes <list>', 'sizes run both ways', sizes, [5, 10, 20, 50, 100])

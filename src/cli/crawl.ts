@@ -8,7 +8,7 @@ import type { CrawlScope, CrawlStats } from '../crawl/crawler.ts';
 import { normalizeUrl } from '../crawl/normalize.ts';
 import { DEFAULT_USER_AGENT } from '../crawl/robots.ts';
 import type { CrawlStore } from '../crawl/store.ts';
-import { EXIT, noteCursorHidden, runJob, usageError, usageManners } from './job.ts';
+import { EXIT, noteCursorHidden, runJob, usageError } from './job.ts';
 import { checkOutputDir, checkOutputFile, durationOption, integer, positive } from './parse.ts';
 import { type DashboardCliOptions, dashboardOption, reportHtmlOption, startJobDashboard } from './dashboard.ts';
 
@@ -244,7 +244,6 @@ Shared on PostgreSQL (start more workers, here or elsewhere, with the same URLs 
       checkOutputFile(opts.output, '--output');
       return runExport(seeds, { state: opts.state, job: opts.job, output: opts.output });
     }));
-  usageManners(crawl);
 }
 
 function isPostgresUrl(state: string): boolean {

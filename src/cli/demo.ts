@@ -2,7 +2,6 @@
 import type { Command } from 'commander';
 import { sleep } from '../core/sleep.ts';
 import { gather } from '../core/gather.ts';
-import { usageManners } from './job.ts';
 import { durationOption, integer } from './parse.ts';
 
 export interface DemoRow {
@@ -40,7 +39,7 @@ export function formatTable(rows: DemoRow[], delayMs: number): string {
 }
 
 export function register(program: Command): void {
-  usageManners(program.command('demo'))
+  program.command('demo')
     .description('Compare sequential and concurrent waits on timers (the seeds\' first example)')
     .addOption(durationOption('--delay <duration>', 'how long each task waits', 100, 60_000))
     .option('--sequential-max <n>', 'run the sequential column only up to this many tasks', integer(0), 20)

@@ -7,7 +7,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { Downloader, type DownloadStats, PARTIAL_DIR, STATE_FILE } from '../download/downloader.ts';
 import { parseList } from '../download/list.ts';
 import { checkStateFile } from './crawl.ts';
-import { EXIT, noteCursorHidden, runJob, usageError, usageManners } from './job.ts';
+import { EXIT, noteCursorHidden, runJob, usageError } from './job.ts';
 import { checkOutputDir, checkOutputFile, durationOption, integer } from './parse.ts';
 import { type DashboardCliOptions, dashboardOption, reportHtmlOption, startJobDashboard } from './dashboard.ts';
 
@@ -157,7 +157,7 @@ export async function runDownloadCommand(list: string, opts: DownloadCliOptions,
 
 /** Adds `spate download`. */
 export function register(program: Command): void {
-  const command = program
+  program
     .command('download')
     .description('Download a list of URLs into a folder: bounded and per-host concurrency, retries that resume with Range, atomic placement, --resume after Ctrl-C or a crash (docs/download.md).')
     .argument('<list>', 'a file of lines `URL`, `URL<TAB>name` or `URL<TAB>name<TAB>sha256:<hex>`, or - for stdin')
@@ -187,7 +187,6 @@ export function register(program: Command): void {
         interruptMessage: 'stopping (parts are kept)',
         quiet: opts.quiet === true,
       }));
-  usageManners(command);
 }
 
 /** `--state postgres://…`: this process is one worker of a download job shared through Postgres. */

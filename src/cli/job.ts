@@ -1,31 +1,16 @@
 // What every command shares about how it starts and ends — the Unix manners:
-// - usage errors are one line, `spate <command>: <what is wrong> (see spate <command> --help)`, exit 2;
+// - usage errors are one line, `spate <command>: <what is wrong> (see spate <command> --help)`, exit 2
+//   (commander's own are written by main.ts; usageError() writes the ones a command finds);
 // - other errors are one line, `spate <command>: <message>`, exit 1; never a stack trace;
 // - SIGINT/SIGTERM abort the job's signal (graceful: state kept, exit 130); a second one quits at once;
 // - a closed stdout (`| head`) ends the job quietly, as `cat` does: exit 141 (128 + SIGPIPE);
 // - whatever the exit path (error, signal, crash), the terminal gets its cursor back.
-import type { Command } from 'commander';
 import { UsageError } from './parse.ts';
 
 /** Exit codes, the same for every command (README). */
 export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130, outputClosed: 141 } as const;
 
 const SHOW_CURSOR = '\u001B[?25h';
-
-/** The full name of a command: `crawl`, `serve api`. */
-export function commandPath(command: Command): string {
-  const names: string[] = [];
-  for (let c: Command | null = command; c?.parent; c = c.parent) names.unshift(c.name());
-  return names.join(' ');
-}
-
-/**
- * Keeps commander from printing the whole help after a usage error: main.ts reports it as one
- * line, `spate crawl: missing required argument 'url' (see spate crawl --help)`.
- */
-export function usageManners(command: Command): Command {
-  return command.showHelpAfterError(false);
-}
 
 /** Writes the one-line usage error for `name` and returns exit code 2. */
 export function usageError(name: string, message: string): number {

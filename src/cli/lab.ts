@@ -2,7 +2,6 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { startLab } from '../lab/index.ts';
-import { usageManners } from './job.ts';
 
 function integer(name: string, min: number, max: number) {
   return (value: string): number => {
@@ -20,7 +19,7 @@ function seconds(value: string): number {
 
 /** Adds `spate lab`. */
 export function register(program: Command): void {
-  usageManners(program.command('lab'))
+  program.command('lab')
     .description('Run the lab server: httpbin-like endpoints, fault injection, a fake users API, a synthetic site and files (docs/lab.md).')
     .option('-p, --port <port>', 'port to listen on (0 picks a free one)', integer('port', 0, 65_535), 8080)
     .option('--host <host>', 'interface to bind', '127.0.0.1')

@@ -7,7 +7,6 @@ import { type PipelineStats, type PipelineStore, Pipeline, SqlitePipelineStore, 
 import { schemaName } from '../store/postgres-queue.ts';
 import { checkStateFile } from './crawl.ts';
 import { type DashboardCliOptions, dashboardOption, reportHtmlOption, startJobDashboard } from './dashboard.ts';
-import { usageManners } from './job.ts';
 import { checkOutputFile, durationOption, UsageError } from './parse.ts';
 
 export interface PipelineRunOptions extends DashboardCliOptions {
@@ -202,7 +201,7 @@ function report(command: string, error: unknown): number {
 /** Adds `spate pipeline`. */
 export function register(program: Command): void {
   const cmd = program.command('pipeline').description('Run a data pipeline a module exports (stages, backpressure, dynamic workers, dead letters, checkpoints; docs/pipeline.md).');
-  usageManners(cmd.command('run'))
+  cmd.command('run')
     .description('Run the pipeline a module exports; progress on stderr.')
     .argument('<module>', 'a .ts/.js module whose default export is a pipeline (or a function returning one)')
     .option('--state <file|url>', 'durable mode: checkpoints and dead letters in this SQLite file, or a postgres:// URL shared by many machines (schema spate_pipeline_<name>)')

@@ -9,7 +9,6 @@ import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
 import { type ApiServer, SEED_DELAYS, startApiServer } from '../serve/api.ts';
 import { runCluster } from '../serve/cluster.ts';
-import { usageManners } from './job.ts';
 import { durationOption } from './parse.ts';
 import { type DashboardCliOptions, dashboardOption, startJobDashboard } from './dashboard.ts';
 
@@ -110,7 +109,7 @@ async function serveCluster(opts: ApiCommandOptions): Promise<void> {
 export function register(program: Command): void {
   const serve = program.commands.find((c) => c.name() === 'serve') ?? program.command('serve').description('Run one of spate\'s servers.');
 
-  usageManners(serve.command('api'))
+  serve.command('api')
     .description('The seeds\' API service on Fastify: /health, /slow?delay=, POST /echo, /data/:id, /metrics (Prometheus).')
     .option('-p, --port <port>', 'port to listen on (0 picks a free one)', integer('port', 0, 65_535), 8080)
     .option('--host <host>', 'interface to bind', '127.0.0.1')

@@ -6,7 +6,6 @@ import { InvalidArgumentError, Option } from 'commander';
 import { startChatServer } from '../tcp/chat-server.ts';
 import { startEchoServer } from '../tcp/echo-server.ts';
 import { startWsChatServer } from '../ws/chat-server.ts';
-import { usageManners } from './job.ts';
 import { durationOption, formatDuration, parseDuration } from './parse.ts';
 import { type DashboardCliOptions, dashboardOption, withDashboard } from './dashboard.ts';
 
@@ -81,7 +80,7 @@ export function register(program: Command): void {
   const serve = program.commands.find((c) => c.name() === 'serve') ?? program.command('serve').description('Run one of spate\'s servers.');
 
   const common = (command: Command, port: number) =>
-    usageManners(command)
+    command
       .option('-p, --port <port>', 'port to listen on (0 picks a free one)', integer('port', 0, 65_535), port)
       .option('--host <host>', 'interface to bind', '127.0.0.1')
       .addOption(durationOption('--grace <duration>', 'on SIGINT/SIGTERM, how long connections get to close before they are cut', 5000))

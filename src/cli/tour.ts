@@ -11,11 +11,10 @@ import { runFanoutCommand } from './bench.ts';
 import { runCrawlCommand } from './crawl.ts';
 import { compareSequentialConcurrent, formatTable } from './demo.ts';
 import { runDownloadCommand } from './download.ts';
-import { usageManners } from './job.ts';
 import { spawnLab } from './lab-process.ts';
 
 export function register(program: Command): void {
-  usageManners(program.command('tour'))
+  program.command('tour')
     .description('A short tour: sequential vs concurrent, the fan-out table, a crawl, a download and a pipeline, all against a local lab')
     .option('--quick', 'smaller sizes, for a slow machine')
     .action(async (opts: { quick?: boolean }) => {

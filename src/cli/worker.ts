@@ -9,7 +9,6 @@ import { pathToFileURL } from 'node:url';
 import type { Broker, Sink, WorkerEvent } from '../pipeline/broker.ts';
 import type { Stage } from '../pipeline/stage.ts';
 import { type DashboardCliOptions, dashboardOption, publishStats, startJobDashboard } from './dashboard.ts';
-import { usageManners } from './job.ts';
 import { integer } from './parse.ts';
 
 /** `500ms`, `2s`, `1m`, or a plain number of ms. */
@@ -149,7 +148,7 @@ export async function runBrokerDlq(action: 'list' | 'replay' | 'purge', opts: { 
 }
 
 export function register(program: Command): void {
-  usageManners(program.command('worker'))
+  program.command('worker')
     .description('run the stage a module exports on a broker queue (BullMQ on Redis, or RabbitMQ) until SIGTERM')
     .argument('<module>', 'a module exporting `stage` (or a default stage) or a pipeline, and optionally `sink` and `brokerOptions`')
     .requiredOption('--broker <url>', 'redis://127.0.0.1:6379 (BullMQ) or amqp://guest:guest@127.0.0.1:5672 (RabbitMQ)')

@@ -8,7 +8,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../core/errors.ts';
 import { type WsClientOptions, WsClient, type WsMessage } from '../ws/client.ts';
-import { EXIT, runJob, usageManners } from './job.ts';
+import { EXIT, runJob } from './job.ts';
 import { durationOption, integer } from './parse.ts';
 
 export interface WsCommandOptions {
@@ -204,7 +204,7 @@ function collect(value: string, previous: string[] = []): string[] {
 }
 
 export function register(program: Command): void {
-  usageManners(program.command('ws'))
+  program.command('ws')
     .description('WebSocket client (like websocat): stdin lines → messages, messages → stdout; reconnects on drops')
     .argument('<url>', 'ws:// or wss:// URL')
     .option('--json', 'send each line as a JSON envelope {type, payload, timestamp}; print envelopes as JSON')

@@ -203,3 +203,28 @@ describe('the terminal is restored', { skip: hasScript ? false : 'script(1) from
     assert.ok(screen.lastIndexOf('\u001B[?25h') > screen.lastIndexOf('\u001B[?25l'), 'cursor shown after it was hidden');
   });
 });
+
+describe('progress that does not lie', { skip: hasScript ? false : 'script(1) from util-linux is missing' }, () => {
+  test('download from stdin on a terminal: counts and rates while the list is read, no fraction; the last frame is the summary\'s', async () => {
+    const command = [process.execPath, main, 'download', '-', '-d', join(dir, 'dl-tty')].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ');
+    const child = spawn('script', ['-qfec', command, '/dev/null'], { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'] });
+    let screen = '';
+    let whileReading = '';
+    child.stdout.on('data', (c: Buffer) => {
+      screen += c.toString('latin1');
+      // One file done, the list still open: end it (^D) and keep what was drawn before.
+      if (!whileReading && /reading the list/.test(screen) && /\b1 files/.test(screen)) {
+        whileReading = screen;
+        child.stdin.write('\u0004');
+      }
+    });
+    child.stdin.write(`${lab.url}/files/tty.bin?size=50000\n`);
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    assert.ok(whileReading, `a frame while the list was read: ${JSON.stringify(screen.slice(-300))}`);
+    assert.doesNotMatch(whileReading, /\d+%/, 'no fraction while the total is unknown');
+    assert.equal(code, 0, JSON.stringify(screen.slice(-400)));
+    const after = screen.slice(whileReading.length);
+    assert.match(after, /100% \| 0\.1\/0\.1 MB/, 'the last frame is complete');
+    assert.match(after, /1 downloaded, 0 skipped, 0 failed of 1/);
+  });
+});

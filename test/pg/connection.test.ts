@@ -56,10 +56,11 @@ test('connection - a cancel nobody here asked for is a PgCancelledError', { skip
   const pool = s.pool({ max: 1 });
   await using conn = await pool.acquire();
   const { pid } = await conn.one<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-  const query = conn.query('SELECT pg_sleep(10)');
+  // The handler is attached at once: the rejection can arrive before pg_cancel_backend's own answer.
+  const outcome = conn.query('SELECT pg_sleep(10)').catch((e: unknown) => e);
   await eventually(() => running(s, pid), 'pg_sleep started');
   await s.admin.query('SELECT pg_cancel_backend($1)', [pid]);
-  const error = await query.catch((e: unknown) => e);
+  const error = await outcome;
   assert.ok(error instanceof PgCancelledError, String(error));
   assert.equal(error.code, 'SPATE_PG_CANCELLED');
 });

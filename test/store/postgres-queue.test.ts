@@ -24,7 +24,9 @@ if (missing !== undefined) {
       schemas.push(schema);
     },
     async open(options) {
-      return PostgresWorkQueue.open(client, { schema, ...options });
+      // The suite plays dead workers, so no renewal timer (its own test is below): with the
+      // default (leaseMs / 3), a 1 ms lease would be renewed every 1 ms and might never run out.
+      return PostgresWorkQueue.open(client, { schema, renewMs: 3_600_000, ...options });
     },
   });
 

@@ -9,7 +9,7 @@
 // and whose URL went to another worker is refused (and its file removed: the other worker's copy
 // is the one that counts). A worker that dies loses nothing: its URLs come
 // back when their leases run out. A worker ends when the queue is dry and nobody holds anything.
-import { rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sleep } from '../core/sleep.ts';
 import type { Settle, WorkInput, WorkItem, WorkQueue } from '../store/work-queue.ts';
@@ -57,6 +57,8 @@ export async function runSharedDownload(items: AsyncIterable<ListEntry> | Iterab
   const batchSize = options.batch ?? 2 * (options.concurrency ?? 8);
   const pollMs = options.pollMs ?? 200;
   const summary: SharedDownloadSummary = { done: 0, skipped: 0, failed: 0, listErrors: 0, refused: 0, bytes: 0, seconds: 0, jobFinished: 0, jobTotal: 0, interrupted: false };
+  // Like a lone Downloader, the directory exists after the run even if other workers took every URL.
+  await mkdir(options.out, { recursive: true });
   let chunk: WorkInput[] = [];
   for await (const entry of items) {
     if (signal?.aborted) break;

@@ -8,9 +8,9 @@ async function fetchData(urlId: number, ms: number, { signal }: TaskContext): Pr
 }
 
 const fetches = [
-  (ctx: TaskContext) => fetchData(1, 300, ctx),
+  (ctx: TaskContext) => fetchData(1, 500, ctx),
   (ctx: TaskContext) => fetchData(2, 100, ctx),
-  (ctx: TaskContext) => fetchData(3, 200, ctx),
+  (ctx: TaskContext) => fetchData(3, 300, ctx),
 ];
 for await (const result of asCompleted(fetches)) console.log(`Received: ${result}`);
 

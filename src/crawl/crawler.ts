@@ -460,7 +460,8 @@ export class Crawler {
       }
       const budget = Math.min(this.#maxPages - this.#started, this.#concurrency * 2);
       const completed = this.#completed;
-      let rows = budget > 0 ? this.#store!.claim(budget, { signal: stop }) : [];
+      // A shared store keeps maxPages for every worker together (this process's count is its own).
+      let rows = budget > 0 ? this.#store!.claim(budget, { signal: stop, maxPages: this.#maxPages === Infinity ? undefined : this.#maxPages }) : [];
       if (rows instanceof Promise) {
         const claiming = rows;
         this.#claiming = claiming.then(() => {}, () => {});

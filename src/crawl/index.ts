@@ -3,6 +3,6 @@ export { Crawler, type CrawlerOptions, type CrawlScope, type PageRecord, type Cr
 export { normalizeUrl, isTrackingParam } from './normalize.ts';
 export { LinkExtractor, isHtml, charsetOf, sniffCharset, type ExtractOptions, type Extracted } from './extract.ts';
 export { RobotsCache, parseRobots, DEFAULT_USER_AGENT, type RobotsRules, type RobotsStatus, type RobotsCacheOptions } from './robots.ts';
-export { SqliteCrawlStore, type CrawlStore, type PageState, type Discovery, type FrontierItem, type Completion, type CommitResult, type StoreCounts, type MaybePromise } from './store.ts';
+export { SqliteCrawlStore, type CrawlStore, type ClaimRowsOptions, type PageState, type Discovery, type FrontierItem, type Completion, type CommitResult, type StoreCounts, type MaybePromise } from './store.ts';
 export { JsonlOutput } from './output.ts';
 export { PostgresCrawlStore, exportCrawl, type PostgresCrawlStoreOptions } from './postgres-store.ts';

@@ -17,7 +17,7 @@ import { sleep } from '../core/sleep.ts';
 import { PostgresWorkQueue } from '../store/postgres-queue.ts';
 import { PgSqlClient, type SqlClient } from '../store/sql-client.ts';
 import type { Settle, WorkInput, WorkQueue } from '../store/work-queue.ts';
-import { type CommitResult, type Completion, type CrawlStore, crawlCounts, crawlInput, crawlSettle, type Discovery, type FrontierItem, frontierItem, type StoreCounts } from './store.ts';
+import { type ClaimRowsOptions, type CommitResult, type Completion, type CrawlStore, crawlCounts, crawlInput, crawlSettle, type Discovery, type FrontierItem, frontierItem, type StoreCounts } from './store.ts';
 
 /** Where the shared crawl lives (`url` or `client`, and `schema`) and who this worker is. */
 export interface PostgresCrawlStoreOptions {
@@ -96,9 +96,10 @@ export class PostgresCrawlStore implements CrawlStore {
     return (await this.queue.requeueExpired()) + (await this.queue.releaseOwned());
   }
 
-  async claim(limit: number, options: { signal?: AbortSignal | undefined } = {}): Promise<FrontierItem[]> {
+  async claim(limit: number, options: ClaimRowsOptions = {}): Promise<FrontierItem[]> {
+    const cap = options.maxPages === undefined ? undefined : { max: options.maxPages, except: ['blocked'] };
     for (;;) {
-      const items = await this.queue.claim(limit);
+      const items = await this.queue.claim(limit, { cap });
       if (items.length > 0) {
         const out: FrontierItem[] = new Array(items.length);
         for (let i = 0; i < items.length; i++) {
@@ -108,7 +109,10 @@ export class PostgresCrawlStore implements CrawlStore {
         return out;
       }
       const c = await this.queue.counts();
-      if (c.queued === 0 && c.claimed <= this.#leases.size) return [];
+      // Dry, or the budget is spent: done once no other worker holds rows (one it releases,
+      // or one whose lease runs out, comes back to be claimed).
+      const spent = cap !== undefined && c.claimed + (c.outcomes.done ?? 0) + (c.outcomes.failed ?? 0) >= cap.max;
+      if ((c.queued === 0 || spent) && c.claimed <= this.#leases.size) return [];
       try {
         await sleep(this.#pollMs, { signal: options.signal });
       } catch {

@@ -72,6 +72,17 @@ export interface StoreCounts {
 export type MaybePromise<T> = T | Promise<T>;
 
 /** The durable state of a crawl. Every method is one atomic step. */
+/** Options of `CrawlStore.claim`. */
+export interface ClaimRowsOptions {
+  signal?: AbortSignal | undefined;
+  /**
+   * The crawl's page budget (`maxPages`) for every worker together: a shared store claims no row
+   * that would take the pages started (in flight, done or failed, by any worker) past it, and
+   * returns `[]` once it is spent and no other worker holds rows.
+   */
+  maxPages?: number | undefined;
+}
+
 export interface CrawlStore {
   /** Puts rows left in-flight by a previous run (of this worker) back in the queue; returns how many. */
   recover(): MaybePromise<number>;
@@ -79,7 +90,7 @@ export interface CrawlStore {
    * Takes up to `limit` queued rows, shallowest first, and marks them in-flight. A shared store
    * may wait (until `signal`) while other workers still hold rows; `[]` means the crawl has run dry.
    */
-  claim(limit: number, options?: { signal?: AbortSignal | undefined }): MaybePromise<FrontierItem[]>;
+  claim(limit: number, options?: ClaimRowsOptions): MaybePromise<FrontierItem[]>;
   /** Records completions and inserts discoveries, all or nothing. */
   commit(completions: readonly Completion[], discoveries: readonly Discovery[]): MaybePromise<CommitResult>;
   /** URLs by state. */

@@ -10,7 +10,7 @@
 import { InvalidArgumentError } from '../core/errors.ts';
 import { checkInteger } from '../core/validate.ts';
 import type { SqlClient, SqlQueryable } from './sql-client.ts';
-import type { ClaimOptions, CommitInput, CommitResult, DeadLetter, QueueCounts, WorkInput, WorkItem, WorkOutput, WorkQueue, WorkQueueOptions } from './work-queue.ts';
+import { checkCap, type ClaimOptions, type CommitInput, type CommitResult, type DeadLetter, type QueueCounts, type WorkInput, type WorkItem, type WorkOutput, type WorkQueue, type WorkQueueOptions } from './work-queue.ts';
 
 export interface PostgresQueueOptions extends WorkQueueOptions {
   /** The job's schema (created when missing): letters, digits and `_`, at most 63. */
@@ -150,16 +150,23 @@ export class PostgresWorkQueue implements WorkQueue {
       this.#lastRequeue = Date.now();
       await this.requeueExpired();
     }
-    const t = this.#t;
-    const r = await this.client.query(
-      `with c as (select id from ${t}.work where state = 'queued' order by priority, id limit $2 for update skip locked)
-       update ${t}.work w set state = 'claimed', owner = $1, attempts = w.attempts + 1, lease = w.lease + 1,
-              lease_until = clock_timestamp() + $3 * interval '1 millisecond'
-         from c where w.id = c.id
-       returning w.id, w.key, w.grp, w.priority, w.payload, w.attempts, w.lease`,
-      [this.owner, limit, leaseMs],
-    );
-    const items = r.rows.map((row): WorkItem => ({
+    const cap = options.cap;
+    if (cap !== undefined) checkCap(cap);
+    const rows = cap === undefined
+      ? await this.#claimRows(this.client, limit, leaseMs)
+      : await this.client.transaction(async (tx) => {
+        // Capped claims of the job run one at a time (a transaction-scoped advisory lock), and
+        // the count is a statement after the lock: it sees every claim committed before ours.
+        await tx.query('select pg_advisory_xact_lock(hashtext($1))', [`spate:cap:${this.schema}`]);
+        const used = await tx.query(
+          `select count(*)::int as n from ${this.#t}.work
+            where state = 'claimed' or (state in ('done', 'dead') and not (coalesce(outcome, '') = any($1::text[])))`,
+          [cap.except ?? []],
+        );
+        const room = Math.min(limit, cap.max - Number(used.rows[0]!.n));
+        return room > 0 ? this.#claimRows(tx, room, leaseMs) : [];
+      });
+    const items = rows.map((row): WorkItem => ({
       id: Number(row.id),
       key: row.key as string,
       group: row.grp as string,
@@ -171,6 +178,19 @@ export class PostgresWorkQueue implements WorkQueue {
     items.sort((a, b) => a.priority - b.priority || a.id - b.id);
     for (const it of items) this.#held.set(it.id, it.lease);
     return items;
+  }
+
+  async #claimRows(db: SqlQueryable, limit: number, leaseMs: number): Promise<Record<string, unknown>[]> {
+    const t = this.#t;
+    const r = await db.query(
+      `with c as (select id from ${t}.work where state = 'queued' order by priority, id limit $2 for update skip locked)
+       update ${t}.work w set state = 'claimed', owner = $1, attempts = w.attempts + 1, lease = w.lease + 1,
+              lease_until = clock_timestamp() + $3 * interval '1 millisecond'
+         from c where w.id = c.id
+       returning w.id, w.key, w.grp, w.priority, w.payload, w.attempts, w.lease`,
+      [this.owner, limit, leaseMs],
+    );
+    return r.rows;
   }
 
   async renew(ids: readonly number[], leaseMs?: number): Promise<number> {

@@ -8,7 +8,7 @@ import type { StatementSync } from 'node:sqlite';
 import { InvalidArgumentError } from '../core/errors.ts';
 import { checkInteger } from '../core/validate.ts';
 import { SqliteDb } from './sqlite.ts';
-import type { ClaimOptions, CommitInput, CommitResult, DeadLetter, QueueCounts, WorkInput, WorkItem, WorkOutput, WorkQueue, WorkQueueOptions } from './work-queue.ts';
+import { checkCap, type ClaimOptions, type CommitInput, type CommitResult, type DeadLetter, type QueueCounts, type WorkInput, type WorkItem, type WorkOutput, type WorkQueue, type WorkQueueOptions } from './work-queue.ts';
 
 /** The queue's own schema; a job's migrations come after it. */
 export const SQLITE_QUEUE_SCHEMA = `
@@ -74,6 +74,7 @@ export class SqliteWorkQueue implements WorkQueue {
   readonly #fail: StatementSync;
   readonly #checkpoint: StatementSync;
   readonly #requeue: StatementSync;
+  readonly #used: StatementSync;
 
   private constructor(db: SqliteDb, options: SqliteQueueOptions) {
     this.db = db;
@@ -84,6 +85,7 @@ export class SqliteWorkQueue implements WorkQueue {
     const d = db.db;
     this.#insert = d.prepare('insert or ignore into work (key, grp, priority, payload) values (?, ?, ?, ?)');
     this.#lower = d.prepare("update work set priority = ?, payload = ? where key = ? and state = 'queued' and priority > ?");
+    this.#used = d.prepare("select count(*) as n from work where state = 'claimed' or (state in ('done', 'dead') and coalesce(outcome, '') not in (select value from json_each(?)))");
     this.#ready = d.prepare("select id, key, grp, priority, payload, attempts, lease from work where state = 'queued' order by priority, id limit ?");
     this.#mark = d.prepare("update work set state = 'claimed', owner = ?, attempts = attempts + 1, lease = lease + 1, lease_until = ? where id = ?");
     this.#complete = d.prepare("update work set state = 'done', outcome = ?, output = ?, seq = ?, owner_seq = ?, lease_until = null, error = null where id = ? and state = 'claimed' and lease = ?");
@@ -118,8 +120,13 @@ export class SqliteWorkQueue implements WorkQueue {
   claimSync(limit: number, options: ClaimOptions = {}): WorkItem[] {
     if (limit <= 0) return [];
     const until = Date.now() + (options.leaseMs ?? this.#leaseMs);
+    const cap = options.cap;
+    if (cap !== undefined) checkCap(cap);
     return this.db.transaction(() => {
       this.#requeue.run(Date.now());
+      // The transaction is IMMEDIATE: the count and the claim are one step for every process.
+      if (cap !== undefined) limit = Math.min(limit, cap.max - Number((this.#used.get(JSON.stringify(cap.except ?? [])) as { n: number }).n));
+      if (limit <= 0) return [];
       const rows = this.#ready.all(limit) as unknown as Row[];
       const out: WorkItem[] = new Array(rows.length);
       for (let i = 0; i < rows.length; i++) {

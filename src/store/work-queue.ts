@@ -14,6 +14,8 @@
 //     can write its own file exactly once).
 //   - `fail` counts an attempt; past `maxAttempts` the item is dead (a dead letter) with its error.
 //   - Checkpoints: named values (offsets, marks) committed with the rest.
+//   - A claim may carry a `cap`, a budget for the whole job (a crawl's `maxPages` across workers):
+//     capped claims are serialised per job, so the budget holds whoever claims.
 //   - `reserve(group, spacingMs)`: a per-group schedule shared by every worker of the job (one row
 //     per group holding the next free time), and `acquireSlot(group, limit)`: leased concurrency
 //     slots per group — how politeness (rate, Crawl-delay, per-host concurrency) holds across
@@ -21,6 +23,9 @@
 //
 // Backends: `SqliteWorkQueue` (sqlite.ts, embedded, one machine) and `PostgresWorkQueue`
 // (postgres.ts, shared by many). test/store/work-queue-conformance.ts runs both through one suite.
+
+import { InvalidArgumentError } from '../core/errors.ts';
+import { checkInteger } from '../core/validate.ts';
 
 /** An item to add. */
 export interface WorkInput {
@@ -103,6 +108,20 @@ export interface DeadLetter {
 export interface ClaimOptions {
   /** How long the claim holds. @default the queue's `leaseMs` */
   leaseMs?: number | undefined;
+  /**
+   * A budget for the whole job, whichever worker claims: the claim takes no more items than
+   * leave at most `max` of the job's items claimed or finished (done or dead), not counting
+   * finished items whose outcome is in `except`. Checked atomically across workers (a crawl's
+   * `maxPages` shared by every process).
+   */
+  cap?: ClaimCap | undefined;
+}
+
+/** See {@link ClaimOptions.cap}. */
+export interface ClaimCap {
+  max: number;
+  /** Outcomes that do not count against the budget (e.g. a crawl's `blocked`). */
+  except?: readonly string[] | undefined;
 }
 
 /** The durable work queue of one job, as seen by one owner (a worker). */
@@ -155,4 +174,13 @@ export interface WorkQueueOptions {
   leaseMs?: number | undefined;
   /** Failures before an item becomes a dead letter. @default 3 */
   maxAttempts?: number | undefined;
+}
+
+/** A claim's cap: a whole number of items, and outcome names. */
+export function checkCap(cap: ClaimCap): void {
+  if (cap === null || typeof cap !== 'object') throw new InvalidArgumentError('Expected `cap` to be { max, except? }');
+  checkInteger('cap.max', cap.max, 0);
+  if (cap.except !== undefined && (!Array.isArray(cap.except) || cap.except.some((o) => typeof o !== 'string'))) {
+    throw new InvalidArgumentError('Expected `cap.except` to be an array of outcome names');
+  }
 }

@@ -1,6 +1,7 @@
 // One suite every WorkQueue backend runs (test/store/*-queue.test.ts call it with their factory).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { InvalidArgumentError } from '../../src/core/errors.ts';
 import type { WorkItem, WorkQueue } from '../../src/store/work-queue.ts';
 
 export interface QueueFactory {
@@ -60,6 +61,51 @@ export function workQueueConformance(name: string, factory: QueueFactory): void 
     }));
     assert.equal(got.length, 300);
     assert.equal(new Set(got).size, 300);
+    for (const q of queues) await q.close();
+  });
+
+  test(`${name} - a cap bounds the job's claimed and finished items, whoever claims; excepted outcomes and releases give room back`, async () => {
+    await factory.reset();
+    const w1 = await factory.open({ owner: 'w1' });
+    const w2 = await factory.open({ owner: 'w2' });
+    await w1.add(Array.from({ length: 10 }, (_, i) => ({ key: `k${i}` })));
+    const cap = { max: 6, except: ['blocked'] };
+    const a = await w1.claim(4, { cap });
+    assert.equal(a.length, 4);
+    assert.equal((await w2.claim(4, { cap })).length, 2, 'only the rest of the budget');
+    assert.deepEqual(await w2.claim(4, { cap }), []);
+    assert.equal((await w2.claim(1)).length, 1, 'an uncapped claim is not bound');
+    // Done counts, blocked does not, a release puts the item back in the queue.
+    await w1.commit({ settle: [
+      { id: a[0]!.id, lease: a[0]!.lease, kind: 'complete', outcome: 'done', output: 'x' },
+      { id: a[1]!.id, lease: a[1]!.lease, kind: 'complete', outcome: 'blocked' },
+      { id: a[2]!.id, lease: a[2]!.lease, kind: 'release' },
+    ] });
+    // Counted now: 4 claimed (the uncapped one too) and 1 done, against 6: room for one.
+    assert.equal((await w2.claim(4, { cap })).length, 1);
+    assert.deepEqual(await w2.claim(4, { cap }), []);
+    assert.deepEqual(await w2.claim(4, { cap: { max: 7 } }), [], 'blocked counts when not excepted');
+    assert.equal((await w2.claim(4, { cap: { max: 7, except: ['blocked'] } })).length, 1);
+    await assert.rejects(w1.claim(1, { cap: { max: -1 } }), InvalidArgumentError);
+    await assert.rejects(w1.claim(1, { cap: { max: 1, except: 'blocked' as unknown as string[] } }), InvalidArgumentError);
+    await w1.close();
+    await w2.close();
+  });
+
+  test(`${name} - N capped claimers at once take exactly the budget`, async () => {
+    await factory.reset();
+    const queues = await Promise.all(['a', 'b', 'c', 'd'].map((owner) => factory.open({ owner })));
+    await queues[0]!.add(Array.from({ length: 200 }, (_, i) => ({ key: `k${i}` })));
+    const got: number[] = [];
+    await Promise.all(queues.map(async (q) => {
+      for (;;) {
+        const items = await q.claim(7, { cap: { max: 50 } });
+        if (items.length === 0) return;
+        for (const it of items) got.push(it.id);
+      }
+    }));
+    assert.equal(got.length, 50);
+    assert.equal(new Set(got).size, 50);
     for (const q of queues) await q.close();
   });
 

@@ -220,8 +220,16 @@ describe('startEchoServer', { timeout: 60_000 }, () => {
     const c = await client(server, { allowHalfOpen: true });
     c.socket.pause();
     const line = `${'x'.repeat(1023)}\n`;
+    // The server may pause while this client waits for 'drain' (which then never comes): wait for
+    // whichever happens first.
+    const serverPaused = async (signal: AbortSignal) => {
+      while (server.stats().paused === 0 && !signal.aborted) await new Promise((r) => setTimeout(r, 2));
+    };
     while (server.stats().paused === 0) {
-      if (!c.socket.write(line.repeat(64))) await once(c.socket, 'drain');
+      if (c.socket.write(line.repeat(64))) continue;
+      const stop = new AbortController();
+      await Promise.race([once(c.socket, 'drain', { signal: stop.signal }).catch(() => {}), serverPaused(stop.signal)]);
+      stop.abort();
     }
     const closing = server.close({ graceMs: 1000 });
     assert.equal(server.connections, 1);

@@ -100,7 +100,10 @@ export function runCluster(options: ClusterOptions): Promise<number> {
       live.delete(worker);
       const how = signal === null ? `code ${String(code)}` : signal;
       if (stopping) {
-        if (code !== 0 || signal !== null) log(`spate cluster: worker ${worker.process.pid} did not exit cleanly while stopping (${how})`);
+        // A worker that disconnected on purpose had finished (its servers closed first); our
+        // SIGTERM may still land while its process is tearing down, with no handler left.
+        const clean = (code === 0 && signal === null) || (signal === 'SIGTERM' && worker.exitedAfterDisconnect);
+        if (!clean) log(`spate cluster: worker ${worker.process.pid} did not exit cleanly while stopping (${how})`);
         if (live.size === 0) finish();
         return;
       }
@@ -132,7 +135,8 @@ export function runCluster(options: ClusterOptions): Promise<number> {
         finish();
         return;
       }
-      for (const worker of live.keys()) worker.process.kill('SIGTERM');
+      // Workers already leaving (Ctrl-C reached them too) get no SIGTERM; the SIGKILL below still holds.
+      for (const worker of live.keys()) if (!worker.exitedAfterDisconnect) worker.process.kill('SIGTERM');
       const killTimer = clock.setTimer(killAfterMs, () => {
         for (const worker of live.keys()) worker.process.kill('SIGKILL');
       });

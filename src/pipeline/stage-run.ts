@@ -119,7 +119,7 @@ export class StageRun {
         }
         if (this.inFlight < this.target && from.length === 0 && !from.done && !this.#waitingInput) {
           this.#waitingInput = true;
-          from.readable().then(() => { this.#waitingInput = false; this.#drive(); }, () => { this.#waitingInput = false; this.#slotFinish(); });
+          from.readable().then(this.#onReadable, this.#onReadableFailed);
         }
       } while (this.#again);
     } catch (error) {
@@ -129,6 +129,16 @@ export class StageRun {
     }
     this.#slotFinish();
   }
+
+  readonly #onReadable = (): void => {
+    this.#waitingInput = false;
+    this.#drive();
+  };
+
+  readonly #onReadableFailed = (): void => {
+    this.#waitingInput = false;
+    this.#slotFinish();
+  };
 
   #call(env: Env): void {
     this.in++;

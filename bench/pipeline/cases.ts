@@ -46,7 +46,7 @@ export function cases(quick: boolean): Case[] {
       unit: 'items/s',
       higherIsBetter: true,
       variants: [
-        ...['spate', 'node-streams', 'readable-map', 'p-map'].map(local),
+        ...['spate', 'node-streams', 'readable-map', 'p-map', 'loop'].map(local),
         { impl: 'asyncio', command: [py ?? 'python3', 'python/pipeline_bench.py', 'local', `--n=${n}`], skip: () => (py ? undefined : 'python3 not found') },
       ],
     },

@@ -41,7 +41,7 @@ export class Channel<T> {
     if (this.#aborted) throw this.#reason;
     if (this.#items.length >= this.capacity) return false;
     this.#items.push(item);
-    this.#readers.shift()?.resolve();
+    if (this.#readers.length > 0) this.#readers.shift()!.resolve();
     return true;
   }
 

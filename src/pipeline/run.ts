@@ -208,33 +208,33 @@ export class Run {
     const tracking = this.tracking;
     const skip = this.#skip;
     try {
-      // true: taken; false: stop reading; a promise: wait for room (no promise while there is room)
-      const offerOne = (v: unknown): boolean | Promise<boolean> => {
-        if (stopped() || this.#failure) return false;
+      // The item's envelope for the first stage, or undefined to skip it (below the checkpoint) —
+      // the caller offers it, and waits for room only when the first stage is full.
+      const envelope = (v: unknown): Env | undefined => {
         const pos = this.#read++;
-        if (pos < skip) return true;
-        const env: Env = { v, o: tracking ? { pos, refs: 1 } : null };
-        return first.offer(env) || first.push(env).then(() => true);
+        if (pos < skip) return undefined;
+        return { v, o: tracking ? { pos, refs: 1 } : null };
       };
-      const take = async (v: unknown): Promise<boolean> => {
-        const r = offerOne(v);
-        return r === true || (r !== false && (await r));
-      };
+      const stop = () => stopped() || this.#failure !== undefined;
       if (typeof (source as ChunkedSource<unknown>)[chunked] === 'function') {
         outer: for await (const chunk of (source as ChunkedSource<unknown>)[chunked]()) {
           for (const v of chunk) {
-            const r = offerOne(v);
-            if (r === true) continue;
-            if (r === false || !(await r)) break outer;
+            if (stop()) break outer;
+            const env = envelope(v);
+            if (env !== undefined) while (!first.offer(env)) await first.writable();
           }
         }
       } else if (Symbol.asyncIterator in source) {
-        for await (const v of source) if (!(await take(v))) break;
+        for await (const v of source) {
+          if (stop()) break;
+          const env = envelope(v);
+          if (env !== undefined) while (!first.offer(env)) await first.writable();
+        }
       } else {
         for (const v of source) {
-          const r = offerOne(v);
-          if (r === true) continue;
-          if (r === false || !(await r)) break;
+          if (stop()) break;
+          const env = envelope(v);
+          if (env !== undefined) while (!first.offer(env)) await first.writable();
         }
       }
     } catch (error) {

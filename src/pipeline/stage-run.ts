@@ -119,7 +119,7 @@ export class StageRun {
         }
         if (this.inFlight < this.target && from.length === 0 && !from.done && !this.#waitingInput) {
           this.#waitingInput = true;
-          from.readable().then(() => { this.#waitingInput = false; this.#drive(); }, () => { this.#waitingInput = false; this.#slotFinish(); });
+          from.readable().then(this.#onReadable, this.#onReadableFailed);
         }
       } while (this.#again);
     } catch (error) {
@@ -129,6 +129,16 @@ export class StageRun {
     }
     this.#slotFinish();
   }
+
+  readonly #onReadable = (): void => {
+    this.#waitingInput = false;
+    this.#drive();
+  };
+
+  readonly #onReadableFailed = (): void => {
+    this.#waitingInput = false;
+    this.#slotFinish();
+  };
 
   #call(env: Env): void {
     this.in++;
@@ -147,13 +157,45 @@ export class StageRun {
     }
     if (value !== null && typeof value === 'object' && typeof (value as PromiseLike<unknown>).then === 'function') {
       this.#async = true;
-      (value as PromiseLike<unknown>).then(
-        (v) => { this.#settle(env, v, timed, t0); this.#drive(); },
-        (error: unknown) => { this.#settleFailure(env, error, timed, t0); },
-      );
+      if ((value as object).constructor === Promise) {
+        // a native promise settles once: its call can borrow a slot's handlers (no closures per item)
+        const slot = this.#free.pop() ?? this.#slot();
+        slot.env = env;
+        slot.timed = timed;
+        slot.t0 = t0;
+        (value as Promise<unknown>).then(slot.ok, slot.err);
+      } else {
+        (value as PromiseLike<unknown>).then(
+          (v) => { this.#settle(env, v, timed, t0); this.#drive(); },
+          (error: unknown) => { this.#settleFailure(env, error, timed, t0); },
+        );
+      }
       return;
     }
     this.#settle(env, value, timed, t0);
+  }
+
+  // Free call slots; at most `max` exist, one per call in flight.
+  readonly #free: Slot[] = [];
+
+  #slot(): Slot {
+    const slot: Slot = {
+      env: null, timed: false, t0: 0,
+      ok: (v: unknown) => {
+        const { env, timed, t0 } = slot;
+        slot.env = null;
+        this.#free.push(slot);
+        this.#settle(env!, v, timed, t0);
+        this.#drive();
+      },
+      err: (error: unknown) => {
+        const { env, timed, t0 } = slot;
+        slot.env = null;
+        this.#free.push(slot);
+        this.#settleFailure(env!, error, timed, t0);
+      },
+    };
+    return slot;
   }
 
   #timing(timed: boolean, t0: number): void {
@@ -463,6 +505,15 @@ export class StageRun {
       latency: { mean: h.mean, p50: h.percentile(50), p99: h.percentile(99), max: h.max },
     };
   }
+}
+
+/** One call in flight in slot mode: its item, its timing, and handlers made once per slot. */
+interface Slot {
+  env: Env | null;
+  timed: boolean;
+  t0: number;
+  readonly ok: (value: unknown) => void;
+  readonly err: (error: unknown) => void;
 }
 
 function pushOrigins(into: Origin[], o: Origin | Origin[]): void {

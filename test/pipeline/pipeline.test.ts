@@ -83,6 +83,27 @@ test('pipeline - a failing item becomes a dead letter with stage, error, attempt
   assert.equal(result.stages[0]!.retries, 2);
 });
 
+
+test('pipeline - a concurrent stage mixing values, promises, thenables and rejections keeps every item with its own result', async () => {
+  // slot mode reuses its per-call handlers: each item must still settle as itself
+  const store = new MemoryPipelineStore();
+  const fn = (x: number): number | Promise<number> | PromiseLike<number> => {
+    if (x % 5 === 0) return x * 10; // a plain value
+    if (x % 5 === 1) { // a thenable that is not a native promise
+      const thenable = { then: (ok: (v: number) => void) => { setImmediate(() => ok(x * 10)); } };
+      return thenable as unknown as PromiseLike<number>;
+    }
+    if (x % 5 === 2) return Promise.reject(new Error(`bad ${x}`));
+    return new Promise((resolve) => setImmediate(() => resolve(x * 10)));
+  };
+  const out: number[] = [];
+  for await (const v of pipeline(range(200), { name: 'mixed', store, durable: false }).map(fn, { concurrency: 4 })) out.push(v);
+  const expected = range(200).filter((x) => x % 5 !== 2).map((x) => x * 10);
+  assert.deepEqual(out.sort((a, b) => a - b), expected);
+  const letters = await store.listDeadLetters('mixed');
+  assert.deepEqual(letters.map((l) => l.item).sort((a, b) => (a as number) - (b as number)), range(200).filter((x) => x % 5 === 2));
+  assert.ok(letters.every((l) => (l.error as { message: string }).message === `bad ${l.item as number}`));
+});
 test('pipeline - fail-fast stops everything and surfaces the original error, not an AbortError', async () => {
   const error = new TypeError('the original');
   let aborted = 0;

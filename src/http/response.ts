@@ -28,7 +28,7 @@ export class HttpResponse {
   #buffer: Buffer | undefined;
   #stream: Readable | undefined;
 
-  constructor(init: { status: number; headers: Headers; url: string; redirects: readonly string[]; timing: ResponseTiming; buffer?: Buffer; stream?: Readable }) {
+  constructor(init: { status: number; headers: Headers; url: string; redirects: readonly string[]; timing: ResponseTiming; buffer?: Buffer | undefined; stream?: Readable | undefined }) {
     this.status = init.status;
     this.headers = init.headers;
     this.url = init.url;

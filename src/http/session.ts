@@ -4,6 +4,9 @@
 //   total deadline → retry (backoff, Retry-After, budget, idempotent methods only)
 //     → redirect hops → per hop: circuit breaker (per host) → concurrency caps (session, host)
 //       → rate limit (host) → one undici request, body read and decoded inside the attempt.
+// The layers are plain code in three async functions (#run, #attempt, #send) rather than
+// wrappers: a request waiting on the network holds three suspended frames, not one per layer,
+// and allocates no closures or option objects for the layers it passes through unharmed.
 // Reading the body inside the attempt is what lets a body that breaks mid-way (a reset, a short
 // body, a stall) be retried like any other transient failure. `stream: true` hands the body over
 // instead, and then only the part up to the headers is retried.
@@ -11,9 +14,9 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
-import { Agent, request as undiciRequest, type Dispatcher } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import { exponentialBackoff, type Backoff } from '../core/backoff.ts';
-import { CircuitBreaker, type CircuitBreakerOptions } from '../core/circuit-breaker.ts';
+import { breakerCall, CircuitBreaker, type CircuitBreakerOptions } from '../core/circuit-breaker.ts';
 import { type Clock, getClock } from '../core/clock.ts';
 import { ClosedError, InvalidArgumentError } from '../core/errors.ts';
 import { RateLimiter } from '../core/rate-limiter.ts';
@@ -130,8 +133,8 @@ interface HostState {
 interface HopResult {
   status: number;
   headers: Headers;
-  buffer?: Buffer;
-  stream?: Readable;
+  buffer: Buffer | undefined;
+  stream: Readable | undefined;
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
@@ -166,6 +169,8 @@ export class Session {
   readonly #ownsAgent: boolean;
   readonly #baseUrl: URL | undefined;
   readonly #headers: Record<string, string>;
+  /** What a request without headers or json of its own sends (shared, never mutated). */
+  readonly #plainHeaders: Readonly<Record<string, string>>;
   readonly #timeouts: { connect: number; headers: number; body: number; total: number | undefined };
   readonly #retry: { retries: number; backoff: Backoff; statuses: readonly number[]; methods: readonly string[]; retryAfterMax: number } | undefined;
   readonly #budget: RetryBudget | undefined;
@@ -219,16 +224,19 @@ export class Session {
     this.#maxBodyBytes = checkInteger('maxBodyBytes', options.maxBodyBytes ?? 64 * 1024 * 1024, 0);
     this.#decompress = options.decompress ?? true;
     this.#throwOnStatus = options.throwOnStatus ?? true;
+    const plain = { ...this.#headers };
+    if (this.#decompress && plain['accept-encoding'] === undefined) plain['accept-encoding'] = 'gzip, deflate, br';
+    this.#plainHeaders = Object.freeze(plain);
   }
 
   /** GET `url`. */
   get(url: string | URL, options: Omit<RequestOptions, 'method'> = {}): Promise<HttpResponse> {
-    return this.request(url, { ...options, method: 'GET' });
+    return this.#request(url, 'GET', options);
   }
 
   /** POST `url`. Not retried unless `retry: true`. */
   post(url: string | URL, options: Omit<RequestOptions, 'method'> = {}): Promise<HttpResponse> {
-    return this.request(url, { ...options, method: 'POST' });
+    return this.#request(url, 'POST', options);
   }
 
   /** GET `url` and parse the body as JSON. */
@@ -238,26 +246,31 @@ export class Session {
 
   /** Sends a request; resolves with the final response (after redirects and retries). */
   request(input: string | URL, options: RequestOptions = {}): Promise<HttpResponse> {
+    return this.#request(input, options.method ?? 'GET', options);
+  }
+
+  #request(input: string | URL, rawMethod: string, options: RequestOptions): Promise<HttpResponse> {
     let url: URL;
-    let headers: Record<string, string>;
+    let headers: Readonly<Record<string, string>>;
     let body: RequestOptions['body'];
     try {
       if (this.#closed) throw new ClosedError('the session is closed');
       checkSignal(options.signal);
       url = this.#resolve(input, options.query);
-      ({ headers, body } = this.#prepare(options));
+      headers = options.headers === undefined && options.json === undefined ? this.#plainHeaders : this.#prepare(options);
+      body = options.json === undefined ? options.body : JSON.stringify(options.json);
     } catch (error) {
       return Promise.reject(error);
     }
-    const method = (options.method ?? 'GET').toUpperCase();
+    const method = rawMethod.toUpperCase();
     const started = this.#clock.now();
     const total = options.timeout ?? this.#timeouts.total;
     // Nothing can abort this request: no controller, no listener, no extra async frame.
-    if (options.signal === undefined && total === undefined) return this.#withRetries(url, method, headers, body, options, NEVER, started);
+    if (options.signal === undefined && total === undefined) return this.#run(url, method, headers, body, options, NEVER, started);
     return this.#withDeadline(url, method, headers, body, options, started, total);
   }
 
-  async #withDeadline(url: URL, method: string, headers: Record<string, string>, body: RequestOptions['body'], options: RequestOptions, started: number, total: number | undefined): Promise<HttpResponse> {
+  async #withDeadline(url: URL, method: string, headers: Readonly<Record<string, string>>, body: RequestOptions['body'], options: RequestOptions, started: number, total: number | undefined): Promise<HttpResponse> {
     const controller = new LinkedController(options.signal);
     const timer = total === undefined ? undefined : this.#clock.setTimer(total, () => controller.abort(new HttpTimeoutError('total', url.href, total)));
     let handedOver = false;
@@ -266,7 +279,7 @@ export class Session {
       controller.unlink();
     };
     try {
-      const response = await this.#withRetries(url, method, headers, body, options, controller.signal, started);
+      const response = await this.#run(url, method, headers, body, options, controller.signal, started);
       if (options.stream) {
         // The deadline and the caller's signal keep covering the body until it ends.
         const stream = response.body;
@@ -340,15 +353,12 @@ export class Session {
     return url;
   }
 
-  #prepare(options: RequestOptions): { headers: Record<string, string>; body: string | Uint8Array | Readable | undefined } {
+  /** The headers of a request that has headers or json of its own. */
+  #prepare(options: RequestOptions): Record<string, string> {
     const headers = { ...this.#headers, ...lowerKeys(options.headers ?? {}) };
     if (this.#decompress && headers['accept-encoding'] === undefined) headers['accept-encoding'] = 'gzip, deflate, br';
-    let body = options.body;
-    if (options.json !== undefined) {
-      body = JSON.stringify(options.json);
-      headers['content-type'] ??= 'application/json';
-    }
-    return { headers, body };
+    if (options.json !== undefined) headers['content-type'] ??= 'application/json';
+    return headers;
   }
 
   #retryable(method: string, options: RequestOptions): boolean {
@@ -356,24 +366,23 @@ export class Session {
     return options.retry === true || this.#retry.methods.includes(method);
   }
 
-  async #withRetries(url: URL, method: string, headers: Record<string, string>, body: RequestOptions['body'], options: RequestOptions, signal: AbortSignal, started: number): Promise<HttpResponse> {
+  async #run(url: URL, method: string, headers: Readonly<Record<string, string>>, body: RequestOptions['body'], options: RequestOptions, signal: AbortSignal, started: number): Promise<HttpResponse> {
     const throwOnStatus = options.throwOnStatus ?? this.#throwOnStatus;
     this.#budget?.recordRequest();
-    const attempt = async ({ signal, attempt }: { signal: AbortSignal; attempt: number }) => {
-      const response = await this.#follow(url, method, headers, body, options, signal, started);
-      response.attempts = attempt;
-      if (response.status >= 400) {
-        const error = new HttpStatusError(response.status, response.url, response.headers, await snippet(response));
-        statusErrorResponses.set(error, response);
-        const transient = this.#retry !== undefined && isTransient(error, this.#retry.statuses);
-        if (transient || throwOnStatus) throw error;
-      }
-      return response;
-    };
     const policy = this.#retry;
     try {
-      if (!policy || !this.#retryable(method, options)) return await attempt({ signal, attempt: 1 });
-      return await retry(attempt, {
+      if (!policy || !this.#retryable(method, options)) return await this.#attempt(url, method, headers, body, options, signal, started, throwOnStatus, 1);
+      // The first attempt runs outside retry(), so that a request answered at once builds no
+      // retry options, closures or frame; a failure hands over to retry(), whose attempt 1
+      // rethrows it. retry() itself would check the signal before attempt 1.
+      if (signal.aborted) throw signal.reason;
+      let failure: unknown;
+      try {
+        return await this.#attempt(url, method, headers, body, options, signal, started, throwOnStatus, 1);
+      } catch (error) {
+        failure = error;
+      }
+      return await retry(({ signal, attempt }) => (attempt === 1 ? Promise.reject(failure) : this.#attempt(url, method, headers, body, options, signal, started, throwOnStatus, attempt)), {
         retries: policy.retries,
         backoff: policy.backoff,
         signal,
@@ -385,7 +394,7 @@ export class Session {
           return error instanceof HttpStatusError ? (retryAfterMs(error.headers['retry-after']) ?? true) : true;
         },
         onRetry: () => {
-          this.#host(url).metrics.retries++;
+          this.#host(url.origin).metrics.retries++;
         },
       });
     } catch (error) {
@@ -400,32 +409,23 @@ export class Session {
     }
   }
 
-  async #follow(url: URL, method: string, headers: Record<string, string>, body: RequestOptions['body'], options: RequestOptions, signal: AbortSignal, started: number): Promise<HttpResponse> {
+  /** One attempt: the hops up to the final response, whose status ≥ 400 is thrown (retried or not by #run). */
+  async #attempt(url: URL, method: string, headers: Readonly<Record<string, string>>, body: RequestOptions['body'], options: RequestOptions, signal: AbortSignal, started: number, throwOnStatus: boolean, attempt: number): Promise<HttpResponse> {
     const maxRedirects = options.maxRedirects ?? this.#maxRedirects;
     const maxBody = options.maxBodyBytes ?? this.#maxBodyBytes;
-    const chain: string[] = [];
+    const stream = options.stream === true;
+    let chain: string[] | undefined;
     let current = url;
     let currentMethod = method;
     let currentBody = body;
     let currentHeaders = headers;
+    let hop: HopResult;
     for (;;) {
-      const host = this.#host(current);
-      const hop = host.breaker
-        ? await this.#guarded(host.breaker, current, currentMethod, currentHeaders, currentBody, signal, host, options.stream === true, maxBody)
-        : await this.#send(current, currentMethod, currentHeaders, currentBody, signal, host, options.stream === true, maxBody);
+      hop = await this.#send(current, currentMethod, currentHeaders, currentBody, signal, stream, maxBody);
       const location = REDIRECTS.has(hop.status) ? hop.headers.location : undefined;
-      if (typeof location !== 'string' || maxRedirects === 0) {
-        return new HttpResponse({
-          status: hop.status,
-          headers: hop.headers,
-          url: current.href,
-          redirects: chain,
-          timing: { headersMs: this.#clock.now() - started, totalMs: hop.buffer ? this.#clock.now() - started : undefined },
-          ...(hop.buffer ? { buffer: hop.buffer } : {}),
-          ...(hop.stream ? { stream: hop.stream } : {}),
-        });
-      }
+      if (typeof location !== 'string' || maxRedirects === 0) break;
       hop.stream?.destroy();
+      chain ??= [];
       chain.push(current.href);
       if (chain.length > maxRedirects) throw new TooManyRedirectsError([...chain, new URL(location, current).href], maxRedirects);
       const next = new URL(location, current);
@@ -442,16 +442,33 @@ export class Session {
       }
       current = next;
     }
+    const elapsed = this.#clock.now() - started;
+    const response = new HttpResponse({
+      status: hop.status,
+      headers: hop.headers,
+      url: current.href,
+      redirects: chain ?? [],
+      timing: { headersMs: elapsed, totalMs: hop.buffer ? elapsed : undefined },
+      buffer: hop.buffer,
+      stream: hop.stream,
+    });
+    response.attempts = attempt;
+    if (response.status >= 400) {
+      const error = new HttpStatusError(response.status, response.url, response.headers, await snippet(response));
+      statusErrorResponses.set(error, response);
+      const transient = this.#retry !== undefined && isTransient(error, this.#retry.statuses);
+      if (transient || throwOnStatus) throw error;
+    }
+    return response;
   }
 
-  #host(url: URL): HostState {
-    const origin = url.origin;
+  #host(origin: string): HostState {
     let state = this.#hosts.get(origin);
     if (state === undefined) {
       const { concurrency, rate } = this.#perHost;
       state = {
         metrics: new HostMetrics(origin),
-        breaker: this.#breaker ? new CircuitBreaker({ clock: this.#clock, isFailure: (e) => e instanceof HopFailure || isHostFailure(e), ...this.#breaker }) : undefined,
+        breaker: this.#breaker ? new CircuitBreaker({ clock: this.#clock, isFailure: isHostFailure, ...this.#breaker }) : undefined,
         semaphore: concurrency === undefined || concurrency === Infinity ? undefined : new Semaphore(concurrency),
         limiter: rate ? new RateLimiter({ limit: rate.limit, interval: rate.interval, clock: this.#clock }) : undefined,
       };
@@ -460,24 +477,23 @@ export class Session {
     return state;
   }
 
-  /** One request through the host's circuit breaker; a 5xx counts as a failure there but is still answered. */
-  async #guarded(breaker: CircuitBreaker, url: URL, method: string, headers: Record<string, string>, body: RequestOptions['body'], signal: AbortSignal, host: HostState, stream: boolean, maxBody: number): Promise<HopResult> {
-    try {
-      return await breaker.execute(({ signal }) => this.#send(url, method, headers, body, signal, host, stream, maxBody), { signal });
-    } catch (error) {
-      if (error instanceof HopFailure) return error.result;
-      throw error;
+  /**
+   * One hop: through the host's circuit breaker (a 5xx counts as a failure there but is still
+   * answered), the concurrency caps and the rate limit, then one undici request.
+   */
+  async #send(url: URL, method: string, headers: Readonly<Record<string, string>>, body: RequestOptions['body'], signal: AbortSignal, stream: boolean, maxBody: number): Promise<HopResult> {
+    const origin = url.origin;
+    const host = this.#host(origin);
+    const breaker = host.breaker;
+    let ticket = 0;
+    if (breaker) {
+      if (signal.aborted) throw signal.reason;
+      ticket = breakerCall.admit(breaker);
     }
-  }
-
-  async #send(url: URL, method: string, headers: Record<string, string>, body: RequestOptions['body'], signal: AbortSignal, host: HostState, stream: boolean, maxBody: number): Promise<HopResult> {
+    /** The breaker's verdict on this hop; undefined records nothing (an abort). */
+    let failed: boolean | undefined;
     let global: Permit | undefined;
     let local: Permit | undefined;
-    const release = () => {
-      local?.release();
-      global?.release();
-      local = global = undefined;
-    };
     const metrics = host.metrics;
     let t0 = 0;
     let counted = false;
@@ -490,18 +506,25 @@ export class Session {
       metrics.inFlight++;
       counted = true;
       t0 = this.#clock.now();
-      const init = { dispatcher: this.#agent, method: method as Dispatcher.HttpMethod, headers, body: body ?? null };
-      const res = await undiciRequest(url, signal === NEVER ? init : { ...init, signal });
-      metrics.status(res.statusCode);
+      // The dispatcher's own request(), not undici's top-level one: that one copies the options twice.
+      const res = await this.#agent.request({
+        origin,
+        path: url.search ? url.pathname + url.search : url.pathname,
+        method: method as Dispatcher.HttpMethod,
+        headers,
+        body: body ?? null,
+        signal: signal === NEVER ? null : signal,
+      });
+      const status = res.statusCode;
+      metrics.status(status);
       const resHeaders = res.headers as Headers;
-      const encoding = this.#decompress ? String(resHeaders['content-encoding'] ?? '').trim().toLowerCase() : '';
-      if (method === 'HEAD' || res.statusCode === 204 || res.statusCode === 304 || REDIRECTS.has(res.statusCode)) {
+      const contentEncoding = resHeaders['content-encoding'];
+      const encoding = this.#decompress && contentEncoding !== undefined ? String(contentEncoding).trim().toLowerCase() : '';
+      let result: HopResult;
+      if (method === 'HEAD' || status === 204 || status === 304 || REDIRECTS.has(status)) {
         await res.body.dump();
-        const result = { status: res.statusCode, headers: resHeaders, buffer: Buffer.alloc(0) };
-        if (res.statusCode >= 500 && host.breaker) throw new HopFailure(result);
-        return result;
-      }
-      if (stream && res.statusCode < 400) {
+        result = { status, headers: resHeaders, buffer: Buffer.alloc(0), stream: undefined };
+      } else if (stream && status < 400) {
         const counter = new Transform({
           transform(chunk: Buffer, _encoding, callback) {
             metrics.bytes += chunk.length;
@@ -514,40 +537,42 @@ export class Session {
         readable.once('close', () => {
           metrics.inFlight--;
           metrics.latency.record(this.#clock.now() - t0);
-          release();
+          local?.release();
+          global?.release();
         });
         handedOver = true;
-        return { status: res.statusCode, headers: resHeaders, stream: readable };
-      }
-      // A declared length within the cap takes undici's own buffering (no stream events); an
-      // unknown one is read chunk by chunk so the cap holds as the bytes arrive.
-      const declared = Number(resHeaders['content-length']);
-      let raw: Buffer;
-      if (declared >= 0 && declared <= maxBody) {
-        raw = Buffer.from(await res.body.arrayBuffer());
-        metrics.bytes += raw.length;
+        result = { status, headers: resHeaders, buffer: undefined, stream: readable };
       } else {
-        raw = await readCapped(res.body, maxBody, url.href, metrics);
-      }
-      const decode = decoders[encoding];
-      let buffer = raw;
-      if (decode && raw.length > 0) {
-        try {
-          buffer = await decode(raw, { maxOutputLength: Math.max(1, maxBody) });
-        } catch (error) {
-          if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw new BodyTooLargeError(url.href, maxBody);
-          throw error;
+        // A declared length within the cap takes undici's own buffering (no stream events); an
+        // unknown one is read chunk by chunk so the cap holds as the bytes arrive.
+        const declared = Number(resHeaders['content-length']);
+        let raw: Buffer;
+        if (declared >= 0 && declared <= maxBody) {
+          raw = Buffer.from(await res.body.arrayBuffer());
+          metrics.bytes += raw.length;
+        } else {
+          raw = await readCapped(res.body, maxBody, url.href, metrics);
         }
+        const decode = decoders[encoding];
+        let buffer = raw;
+        if (decode && raw.length > 0) {
+          try {
+            buffer = await decode(raw, { maxOutputLength: Math.max(1, maxBody) });
+          } catch (error) {
+            if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw new BodyTooLargeError(url.href, maxBody);
+            throw error;
+          }
+        }
+        result = { status, headers: resHeaders, buffer, stream: undefined };
       }
-      const result = { status: res.statusCode, headers: resHeaders, buffer };
-      // A 5xx counts against the host's breaker: thrown through it, taken back out in #guarded.
-      if (res.statusCode >= 500 && host.breaker) throw new HopFailure(result);
+      // A 5xx answered after the caller's abort counts as nothing, like any outcome of an aborted call.
+      failed = status < 500 ? false : signal.aborted ? undefined : true;
       return result;
     } catch (error) {
-      if (error instanceof HopFailure) throw error;
       if (signal.aborted) throw signal.reason;
       const mapped = toHttpError(error, url.href, this.#timeouts);
       metrics.error(errorCode(mapped));
+      failed = isHostFailure(mapped);
       throw mapped;
     } finally {
       if (!handedOver) {
@@ -555,18 +580,11 @@ export class Session {
           metrics.inFlight--;
           metrics.latency.record(this.#clock.now() - t0);
         }
-        release();
+        local?.release();
+        global?.release();
       }
+      if (breaker) breakerCall.settle(breaker, ticket, failed);
     }
-  }
-}
-
-/** Carries a 5xx result through the circuit breaker so that it counts as a failure there. */
-class HopFailure extends Error {
-  readonly result: HopResult;
-  constructor(result: HopResult) {
-    super(`HTTP ${result.status}`);
-    this.result = result;
   }
 }
 

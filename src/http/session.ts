@@ -135,6 +135,8 @@ interface HopResult {
   headers: Headers;
   buffer: Buffer | undefined;
   stream: Readable | undefined;
+  /** When the hop was done (its body read, or its headers in for a stream): one clock read for the host's latency and the response's timing. */
+  doneAt: number;
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
@@ -442,7 +444,7 @@ export class Session {
       }
       current = next;
     }
-    const elapsed = this.#clock.now() - started;
+    const elapsed = hop.doneAt - started;
     const response = new HttpResponse({
       status: hop.status,
       headers: hop.headers,
@@ -498,6 +500,8 @@ export class Session {
     let t0 = 0;
     let counted = false;
     let handedOver = false;
+    let result: HopResult;
+    let doneAt = 0;
     try {
       if (this.#global) global = await this.#global.acquire({ signal });
       if (host.semaphore) local = await host.semaphore.acquire({ signal });
@@ -520,10 +524,9 @@ export class Session {
       const resHeaders = res.headers as Headers;
       const contentEncoding = resHeaders['content-encoding'];
       const encoding = this.#decompress && contentEncoding !== undefined ? String(contentEncoding).trim().toLowerCase() : '';
-      let result: HopResult;
       if (method === 'HEAD' || status === 204 || status === 304 || REDIRECTS.has(status)) {
         await res.body.dump();
-        result = { status, headers: resHeaders, buffer: Buffer.alloc(0), stream: undefined };
+        result = { status, headers: resHeaders, buffer: Buffer.alloc(0), stream: undefined, doneAt: 0 };
       } else if (stream && status < 400) {
         const counter = new Transform({
           transform(chunk: Buffer, _encoding, callback) {
@@ -541,7 +544,7 @@ export class Session {
           global?.release();
         });
         handedOver = true;
-        result = { status, headers: resHeaders, buffer: undefined, stream: readable };
+        result = { status, headers: resHeaders, buffer: undefined, stream: readable, doneAt: 0 };
       } else {
         // A declared length within the cap takes undici's own buffering (no stream events); an
         // unknown one is read chunk by chunk so the cap holds as the bytes arrive.
@@ -563,10 +566,11 @@ export class Session {
             throw error;
           }
         }
-        result = { status, headers: resHeaders, buffer, stream: undefined };
+        result = { status, headers: resHeaders, buffer, stream: undefined, doneAt: 0 };
       }
       // A 5xx answered after the caller's abort counts as nothing, like any outcome of an aborted call.
       failed = status < 500 ? false : signal.aborted ? undefined : true;
+      result.doneAt = doneAt = this.#clock.now();
       return result;
     } catch (error) {
       if (signal.aborted) throw signal.reason;
@@ -578,7 +582,7 @@ export class Session {
       if (!handedOver) {
         if (counted) {
           metrics.inFlight--;
-          metrics.latency.record(this.#clock.now() - t0);
+          metrics.latency.record((doneAt || this.#clock.now()) - t0);
         }
         local?.release();
         global?.release();

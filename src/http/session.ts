@@ -4,9 +4,10 @@
 //   total deadline → retry (backoff, Retry-After, budget, idempotent methods only)
 //     → redirect hops → per hop: circuit breaker (per host) → concurrency caps (session, host)
 //       → rate limit (host) → one undici request, body read and decoded inside the attempt.
-// The layers are plain code in three async functions (#run, #attempt, #send) rather than
-// wrappers: a request waiting on the network holds three suspended frames, not one per layer,
-// and allocates no closures or option objects for the layers it passes through unharmed.
+// The layers are plain code in two async functions (#attempt, #send) rather than wrappers: a
+// request waiting on the network holds two suspended frames, not one per layer, and allocates
+// no closures or option objects for the layers it passes through unharmed (retries only start
+// after a failure).
 // Reading the body inside the attempt is what lets a body that breaks mid-way (a reset, a short
 // body, a stall) be retried like any other transient failure. `stream: true` hands the body over
 // instead, and then only the part up to the headers is retried.
@@ -180,6 +181,8 @@ export class Session {
   readonly #perHost: HostLimits;
   readonly #global: Semaphore | undefined;
   readonly #hosts = new Map<string, HostState>();
+  #lastOrigin: string | undefined;
+  #lastHost: HostState | undefined;
   readonly #maxRedirects: number;
   readonly #maxBodyBytes: number;
   readonly #decompress: boolean;
@@ -268,7 +271,8 @@ export class Session {
     const started = this.#clock.now();
     const total = options.timeout ?? this.#timeouts.total;
     // Nothing can abort this request: no controller, no listener, no extra async frame.
-    if (options.signal === undefined && total === undefined) return this.#run(url, method, headers, body, options, NEVER, started);
+    this.#budget?.recordRequest();
+    if (options.signal === undefined && total === undefined) return this.#attempt(url, method, headers, body, options, NEVER, started, 1);
     return this.#withDeadline(url, method, headers, body, options, started, total);
   }
 
@@ -281,7 +285,7 @@ export class Session {
       controller.unlink();
     };
     try {
-      const response = await this.#run(url, method, headers, body, options, controller.signal, started);
+      const response = await this.#attempt(url, method, headers, body, options, controller.signal, started, 1);
       if (options.stream) {
         // The deadline and the caller's signal keep covering the body until it ends.
         const stream = response.body;
@@ -368,23 +372,77 @@ export class Session {
     return options.retry === true || this.#retry.methods.includes(method);
   }
 
-  async #run(url: URL, method: string, headers: Readonly<Record<string, string>>, body: RequestOptions['body'], options: RequestOptions, signal: AbortSignal, started: number): Promise<HttpResponse> {
-    const throwOnStatus = options.throwOnStatus ?? this.#throwOnStatus;
-    this.#budget?.recordRequest();
+  /**
+   * One attempt: the hops up to the final response, whose status ≥ 400 is thrown. Attempt 1 is
+   * the request's own frame: it hands a failure to #recover (retries, or the response behind a
+   * status error when throwOnStatus is off), so a request answered at once builds no retry
+   * options, closures or frame. Later attempts are retry()'s and just throw.
+   */
+  async #attempt(url: URL, method: string, headers: Readonly<Record<string, string>>, body: RequestOptions['body'], options: RequestOptions, signal: AbortSignal, started: number, attempt: number): Promise<HttpResponse> {
+    try {
+      // retry() checks the signal before its first attempt: so does a request it may retry.
+      if (attempt === 1 && signal.aborted && this.#retryable(method, options)) throw signal.reason;
+      const maxRedirects = options.maxRedirects ?? this.#maxRedirects;
+      const maxBody = options.maxBodyBytes ?? this.#maxBodyBytes;
+      const stream = options.stream === true;
+      let chain: string[] | undefined;
+      let current = url;
+      let currentMethod = method;
+      let currentBody = body;
+      let currentHeaders = headers;
+      let hop: HopResult;
+      for (;;) {
+        hop = await this.#send(current, currentMethod, currentHeaders, currentBody, signal, stream, maxBody);
+        const location = REDIRECTS.has(hop.status) ? hop.headers.location : undefined;
+        if (typeof location !== 'string' || maxRedirects === 0) break;
+        hop.stream?.destroy();
+        chain ??= [];
+        chain.push(current.href);
+        if (chain.length > maxRedirects) throw new TooManyRedirectsError([...chain, new URL(location, current).href], maxRedirects);
+        const next = new URL(location, current);
+        if (next.origin !== current.origin) {
+          // Credentials are for the origin they were given to.
+          const { authorization: _a, cookie: _c, ...rest } = currentHeaders;
+          currentHeaders = rest;
+        }
+        if (hop.status === 303 || ((hop.status === 301 || hop.status === 302) && currentMethod === 'POST')) {
+          currentMethod = currentMethod === 'HEAD' ? 'HEAD' : 'GET';
+          currentBody = undefined;
+          const { 'content-type': _t, 'content-length': _l, ...rest } = currentHeaders;
+          currentHeaders = rest;
+        }
+        current = next;
+      }
+      const elapsed = hop.doneAt - started;
+      const response = new HttpResponse({
+        status: hop.status,
+        headers: hop.headers,
+        url: current.href,
+        redirects: chain ?? [],
+        timing: { headersMs: elapsed, totalMs: hop.buffer ? elapsed : undefined },
+        buffer: hop.buffer,
+        stream: hop.stream,
+      });
+      response.attempts = attempt;
+      if (response.status >= 400) {
+        const error = new HttpStatusError(response.status, response.url, response.headers, await snippet(response));
+        statusErrorResponses.set(error, response);
+        const transient = this.#retry !== undefined && isTransient(error, this.#retry.statuses);
+        if (transient || (options.throwOnStatus ?? this.#throwOnStatus)) throw error;
+      }
+      return response;
+    } catch (error) {
+      if (attempt !== 1) throw error;
+      return this.#recover(error, url, method, headers, body, options, signal, started);
+    }
+  }
+
+  /** After a failed first attempt: the retries (retry()'s attempt 1 rethrows the failure), then the response behind a status error when throwOnStatus is off. */
+  async #recover(failure: unknown, url: URL, method: string, headers: Readonly<Record<string, string>>, body: RequestOptions['body'], options: RequestOptions, signal: AbortSignal, started: number): Promise<HttpResponse> {
     const policy = this.#retry;
     try {
-      if (!policy || !this.#retryable(method, options)) return await this.#attempt(url, method, headers, body, options, signal, started, throwOnStatus, 1);
-      // The first attempt runs outside retry(), so that a request answered at once builds no
-      // retry options, closures or frame; a failure hands over to retry(), whose attempt 1
-      // rethrows it. retry() itself would check the signal before attempt 1.
-      if (signal.aborted) throw signal.reason;
-      let failure: unknown;
-      try {
-        return await this.#attempt(url, method, headers, body, options, signal, started, throwOnStatus, 1);
-      } catch (error) {
-        failure = error;
-      }
-      return await retry(({ signal, attempt }) => (attempt === 1 ? Promise.reject(failure) : this.#attempt(url, method, headers, body, options, signal, started, throwOnStatus, attempt)), {
+      if (!policy || !this.#retryable(method, options)) throw failure;
+      return await retry(({ signal, attempt }) => (attempt === 1 ? Promise.reject(failure) : this.#attempt(url, method, headers, body, options, signal, started, attempt)), {
         retries: policy.retries,
         backoff: policy.backoff,
         signal,
@@ -400,7 +458,7 @@ export class Session {
         },
       });
     } catch (error) {
-      if (error instanceof HttpStatusError && !throwOnStatus) {
+      if (error instanceof HttpStatusError && !(options.throwOnStatus ?? this.#throwOnStatus)) {
         const response = statusErrorResponses.get(error);
         if (response) {
           response.attempts = retryAttempts(error) ?? 1;
@@ -411,60 +469,9 @@ export class Session {
     }
   }
 
-  /** One attempt: the hops up to the final response, whose status ≥ 400 is thrown (retried or not by #run). */
-  async #attempt(url: URL, method: string, headers: Readonly<Record<string, string>>, body: RequestOptions['body'], options: RequestOptions, signal: AbortSignal, started: number, throwOnStatus: boolean, attempt: number): Promise<HttpResponse> {
-    const maxRedirects = options.maxRedirects ?? this.#maxRedirects;
-    const maxBody = options.maxBodyBytes ?? this.#maxBodyBytes;
-    const stream = options.stream === true;
-    let chain: string[] | undefined;
-    let current = url;
-    let currentMethod = method;
-    let currentBody = body;
-    let currentHeaders = headers;
-    let hop: HopResult;
-    for (;;) {
-      hop = await this.#send(current, currentMethod, currentHeaders, currentBody, signal, stream, maxBody);
-      const location = REDIRECTS.has(hop.status) ? hop.headers.location : undefined;
-      if (typeof location !== 'string' || maxRedirects === 0) break;
-      hop.stream?.destroy();
-      chain ??= [];
-      chain.push(current.href);
-      if (chain.length > maxRedirects) throw new TooManyRedirectsError([...chain, new URL(location, current).href], maxRedirects);
-      const next = new URL(location, current);
-      if (next.origin !== current.origin) {
-        // Credentials are for the origin they were given to.
-        const { authorization: _a, cookie: _c, ...rest } = currentHeaders;
-        currentHeaders = rest;
-      }
-      if (hop.status === 303 || ((hop.status === 301 || hop.status === 302) && currentMethod === 'POST')) {
-        currentMethod = currentMethod === 'HEAD' ? 'HEAD' : 'GET';
-        currentBody = undefined;
-        const { 'content-type': _t, 'content-length': _l, ...rest } = currentHeaders;
-        currentHeaders = rest;
-      }
-      current = next;
-    }
-    const elapsed = hop.doneAt - started;
-    const response = new HttpResponse({
-      status: hop.status,
-      headers: hop.headers,
-      url: current.href,
-      redirects: chain ?? [],
-      timing: { headersMs: elapsed, totalMs: hop.buffer ? elapsed : undefined },
-      buffer: hop.buffer,
-      stream: hop.stream,
-    });
-    response.attempts = attempt;
-    if (response.status >= 400) {
-      const error = new HttpStatusError(response.status, response.url, response.headers, await snippet(response));
-      statusErrorResponses.set(error, response);
-      const transient = this.#retry !== undefined && isTransient(error, this.#retry.statuses);
-      if (transient || throwOnStatus) throw error;
-    }
-    return response;
-  }
-
   #host(origin: string): HostState {
+    // Most requests go where the previous one went: a string compare, no hash of a fresh string.
+    if (origin === this.#lastOrigin) return this.#lastHost!;
     let state = this.#hosts.get(origin);
     if (state === undefined) {
       const { concurrency, rate } = this.#perHost;
@@ -476,6 +483,8 @@ export class Session {
       };
       this.#hosts.set(origin, state);
     }
+    this.#lastOrigin = origin;
+    this.#lastHost = state;
     return state;
   }
 

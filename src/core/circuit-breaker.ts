@@ -82,6 +82,7 @@ export interface CircuitBreakerStats {
  * hop then needs no closure, context object or async frame of the breaker's. `admit` throws
  * `CircuitOpenError` or returns a ticket; `settle` gives the ticket back with the outcome
  * (`undefined` records none, as after the caller's abort).
+ * @internal
  */
 export let breakerCall: {
   admit(breaker: CircuitBreaker): number;

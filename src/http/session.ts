@@ -156,6 +156,8 @@ const decoders: Record<string, (buf: Buffer, opts: zlib.ZlibOptions) => Promise<
   },
 };
 const statusErrorResponses = new WeakMap<HttpStatusError, HttpResponse>();
+/** The options of a call that passes none (read, never written: one object for every such call). */
+const NO_OPTIONS: RequestOptions = Object.freeze({});
 /** The signal of a request nothing can abort. */
 const NEVER = new AbortController().signal;
 
@@ -235,12 +237,12 @@ export class Session {
   }
 
   /** GET `url`. */
-  get(url: string | URL, options: Omit<RequestOptions, 'method'> = {}): Promise<HttpResponse> {
+  get(url: string | URL, options: Omit<RequestOptions, 'method'> = NO_OPTIONS): Promise<HttpResponse> {
     return this.#request(url, 'GET', options);
   }
 
   /** POST `url`. Not retried unless `retry: true`. */
-  post(url: string | URL, options: Omit<RequestOptions, 'method'> = {}): Promise<HttpResponse> {
+  post(url: string | URL, options: Omit<RequestOptions, 'method'> = NO_OPTIONS): Promise<HttpResponse> {
     return this.#request(url, 'POST', options);
   }
 
@@ -250,7 +252,7 @@ export class Session {
   }
 
   /** Sends a request; resolves with the final response (after redirects and retries). */
-  request(input: string | URL, options: RequestOptions = {}): Promise<HttpResponse> {
+  request(input: string | URL, options: RequestOptions = NO_OPTIONS): Promise<HttpResponse> {
     return this.#request(input, options.method ?? 'GET', options);
   }
 

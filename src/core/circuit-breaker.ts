@@ -78,6 +78,18 @@ export interface CircuitBreakerStats {
 }
 
 /**
+ * `execute()` in two halves, for spate's HTTP session (not exported from the package): a request
+ * hop then needs no closure, context object or async frame of the breaker's. `admit` throws
+ * `CircuitOpenError` or returns a ticket; `settle` gives the ticket back with the outcome
+ * (`undefined` records none, as after the caller's abort).
+ * @internal
+ */
+export let breakerCall: {
+  admit(breaker: CircuitBreaker): number;
+  settle(breaker: CircuitBreaker, ticket: number, failed: boolean | undefined): void;
+};
+
+/**
  * Stops calling a failing dependency for a while, then lets a few probes test it.
  *
  * @example
@@ -172,27 +184,18 @@ export class CircuitBreaker {
     const { signal } = options;
     checkSignal(signal);
     if (signal?.aborted) throw signal.reason;
-    const now = this.#clock.now();
-    this.#checkCooldown(now);
-    if (this.#state === 'open' || (this.#state === 'half-open' && this.#probes >= this.#maxProbes)) {
-      this.#rejected++;
-      const retryAt = this.#state === 'open' ? this.#retryAt : now;
-      throw new CircuitOpenError(this.#state === 'open' ? 'Circuit is open' : 'Circuit is half-open and its probes are in use', retryAt);
-    }
-    const generation = this.#generation;
-    const probe = this.#state === 'half-open';
-    if (probe) this.#probes++;
+    const ticket = this.#admit();
     let value: T;
     try {
       value = await fn({ signal: callSignal(signal) });
     } catch (error) {
-      if (probe && generation === this.#generation) this.#probes--;
+      this.#release(ticket);
       if (signal?.aborted) throw error;
-      this.#record(generation, this.#isFailure === undefined || this.#isFailure(error));
+      this.#record(Math.floor(ticket / 2), this.#isFailure === undefined || this.#isFailure(error));
       throw error;
     }
-    if (probe && generation === this.#generation) this.#probes--;
-    this.#record(generation, false);
+    this.#release(ticket);
+    this.#record(Math.floor(ticket / 2), false);
     return value;
   }
 
@@ -231,6 +234,38 @@ export class CircuitBreaker {
       rejected: this.#rejected,
       probes: this.#probes,
       retryAt: this.#state === 'open' ? this.#retryAt : undefined,
+    };
+  }
+
+  /**
+   * Lets a call in or throws `CircuitOpenError`. The ticket is the generation the call started
+   * in, times two, plus one for a half-open probe.
+   */
+  #admit(): number {
+    const now = this.#clock.now();
+    this.#checkCooldown(now);
+    if (this.#state === 'open' || (this.#state === 'half-open' && this.#probes >= this.#maxProbes)) {
+      this.#rejected++;
+      const retryAt = this.#state === 'open' ? this.#retryAt : now;
+      throw new CircuitOpenError(this.#state === 'open' ? 'Circuit is open' : 'Circuit is half-open and its probes are in use', retryAt);
+    }
+    const probe = this.#state === 'half-open';
+    if (probe) this.#probes++;
+    return this.#generation * 2 + (probe ? 1 : 0);
+  }
+
+  /** Frees a probe slot taken by `#admit`, unless the state changed since. */
+  #release(ticket: number): void {
+    if (ticket % 2 === 1 && Math.floor(ticket / 2) === this.#generation) this.#probes--;
+  }
+
+  static {
+    breakerCall = {
+      admit: (breaker) => breaker.#admit(),
+      settle: (breaker, ticket, failed) => {
+        breaker.#release(ticket);
+        if (failed !== undefined) breaker.#record(Math.floor(ticket / 2), failed);
+      },
     };
   }
 

@@ -28,7 +28,7 @@ export class HttpResponse {
   #buffer: Buffer | undefined;
   #stream: Readable | undefined;
 
-  constructor(init: { status: number; headers: Headers; url: string; redirects: readonly string[]; timing: ResponseTiming; buffer?: Buffer; stream?: Readable }) {
+  constructor(init: { status: number; headers: Headers; url: string; redirects: readonly string[]; timing: ResponseTiming; buffer?: Buffer | undefined; stream?: Readable | undefined }) {
     this.status = init.status;
     this.headers = init.headers;
     this.url = init.url;
@@ -61,8 +61,13 @@ export class HttpResponse {
   }
 
   /** The whole body (decompressed). */
-  async bytes(): Promise<Buffer> {
-    if (this.#buffer) return this.#buffer;
+  bytes(): Promise<Buffer> {
+    // A buffered body (the default) needs no async frame of its own.
+    if (this.#buffer) return Promise.resolve(this.#buffer);
+    return this.#readAll();
+  }
+
+  async #readAll(): Promise<Buffer> {
     const chunks: Buffer[] = [];
     for await (const chunk of this.body) chunks.push(chunk as Buffer);
     this.#buffer = Buffer.concat(chunks);

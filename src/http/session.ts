@@ -4,6 +4,10 @@
 //   total deadline → retry (backoff, Retry-After, budget, idempotent methods only)
 //     → redirect hops → per hop: circuit breaker (per host) → concurrency caps (session, host)
 //       → rate limit (host) → one undici request, body read and decoded inside the attempt.
+// The layers are plain code in two async functions (#attempt, #send) rather than wrappers: a
+// request waiting on the network holds two suspended frames, not one per layer, and allocates
+// no closures or option objects for the layers it passes through unharmed (retries only start
+// after a failure).
 // Reading the body inside the attempt is what lets a body that breaks mid-way (a reset, a short
 // body, a stall) be retried like any other transient failure. `stream: true` hands the body over
 // instead, and then only the part up to the headers is retried.
@@ -11,9 +15,9 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
-import { Agent, request as undiciRequest, type Dispatcher } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import { exponentialBackoff, type Backoff } from '../core/backoff.ts';
-import { CircuitBreaker, type CircuitBreakerOptions } from '../core/circuit-breaker.ts';
+import { breakerCall, CircuitBreaker, type CircuitBreakerOptions } from '../core/circuit-breaker.ts';
 import { type Clock, getClock } from '../core/clock.ts';
 import { ClosedError, InvalidArgumentError } from '../core/errors.ts';
 import { RateLimiter } from '../core/rate-limiter.ts';
@@ -130,8 +134,10 @@ interface HostState {
 interface HopResult {
   status: number;
   headers: Headers;
-  buffer?: Buffer;
-  stream?: Readable;
+  buffer: Buffer | undefined;
+  stream: Readable | undefined;
+  /** When the hop was done (its body read, or its headers in for a stream): one clock read for the host's latency and the response's timing. */
+  doneAt: number;
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
@@ -150,6 +156,8 @@ const decoders: Record<string, (buf: Buffer, opts: zlib.ZlibOptions) => Promise<
   },
 };
 const statusErrorResponses = new WeakMap<HttpStatusError, HttpResponse>();
+/** The options of a call that passes none (read, never written: one object for every such call). */
+const NO_OPTIONS: RequestOptions = Object.freeze({});
 /** The signal of a request nothing can abort. */
 const NEVER = new AbortController().signal;
 
@@ -166,6 +174,8 @@ export class Session {
   readonly #ownsAgent: boolean;
   readonly #baseUrl: URL | undefined;
   readonly #headers: Record<string, string>;
+  /** What a request without headers or json of its own sends (shared, never mutated). */
+  readonly #plainHeaders: Readonly<Record<string, string>>;
   readonly #timeouts: { connect: number; headers: number; body: number; total: number | undefined };
   readonly #retry: { retries: number; backoff: Backoff; statuses: readonly number[]; methods: readonly string[]; retryAfterMax: number } | undefined;
   readonly #budget: RetryBudget | undefined;
@@ -173,6 +183,8 @@ export class Session {
   readonly #perHost: HostLimits;
   readonly #global: Semaphore | undefined;
   readonly #hosts = new Map<string, HostState>();
+  #lastOrigin: string | undefined;
+  #lastHost: HostState | undefined;
   readonly #maxRedirects: number;
   readonly #maxBodyBytes: number;
   readonly #decompress: boolean;
@@ -219,16 +231,19 @@ export class Session {
     this.#maxBodyBytes = checkInteger('maxBodyBytes', options.maxBodyBytes ?? 64 * 1024 * 1024, 0);
     this.#decompress = options.decompress ?? true;
     this.#throwOnStatus = options.throwOnStatus ?? true;
+    const plain = { ...this.#headers };
+    if (this.#decompress && plain['accept-encoding'] === undefined) plain['accept-encoding'] = 'gzip, deflate, br';
+    this.#plainHeaders = Object.freeze(plain);
   }
 
   /** GET `url`. */
-  get(url: string | URL, options: Omit<RequestOptions, 'method'> = {}): Promise<HttpResponse> {
-    return this.request(url, { ...options, method: 'GET' });
+  get(url: string | URL, options: Omit<RequestOptions, 'method'> = NO_OPTIONS): Promise<HttpResponse> {
+    return this.#request(url, 'GET', options);
   }
 
   /** POST `url`. Not retried unless `retry: true`. */
-  post(url: string | URL, options: Omit<RequestOptions, 'method'> = {}): Promise<HttpResponse> {
-    return this.request(url, { ...options, method: 'POST' });
+  post(url: string | URL, options: Omit<RequestOptions, 'method'> = NO_OPTIONS): Promise<HttpResponse> {
+    return this.#request(url, 'POST', options);
   }
 
   /** GET `url` and parse the body as JSON. */
@@ -237,27 +252,33 @@ export class Session {
   }
 
   /** Sends a request; resolves with the final response (after redirects and retries). */
-  request(input: string | URL, options: RequestOptions = {}): Promise<HttpResponse> {
+  request(input: string | URL, options: RequestOptions = NO_OPTIONS): Promise<HttpResponse> {
+    return this.#request(input, options.method ?? 'GET', options);
+  }
+
+  #request(input: string | URL, rawMethod: string, options: RequestOptions): Promise<HttpResponse> {
     let url: URL;
-    let headers: Record<string, string>;
+    let headers: Readonly<Record<string, string>>;
     let body: RequestOptions['body'];
     try {
       if (this.#closed) throw new ClosedError('the session is closed');
       checkSignal(options.signal);
       url = this.#resolve(input, options.query);
-      ({ headers, body } = this.#prepare(options));
+      headers = options.headers === undefined && options.json === undefined ? this.#plainHeaders : this.#prepare(options);
+      body = options.json === undefined ? options.body : JSON.stringify(options.json);
     } catch (error) {
       return Promise.reject(error);
     }
-    const method = (options.method ?? 'GET').toUpperCase();
+    const method = rawMethod.toUpperCase();
     const started = this.#clock.now();
     const total = options.timeout ?? this.#timeouts.total;
     // Nothing can abort this request: no controller, no listener, no extra async frame.
-    if (options.signal === undefined && total === undefined) return this.#withRetries(url, method, headers, body, options, NEVER, started);
+    this.#budget?.recordRequest();
+    if (options.signal === undefined && total === undefined) return this.#attempt(url, method, headers, body, options, NEVER, started, 1);
     return this.#withDeadline(url, method, headers, body, options, started, total);
   }
 
-  async #withDeadline(url: URL, method: string, headers: Record<string, string>, body: RequestOptions['body'], options: RequestOptions, started: number, total: number | undefined): Promise<HttpResponse> {
+  async #withDeadline(url: URL, method: string, headers: Readonly<Record<string, string>>, body: RequestOptions['body'], options: RequestOptions, started: number, total: number | undefined): Promise<HttpResponse> {
     const controller = new LinkedController(options.signal);
     const timer = total === undefined ? undefined : this.#clock.setTimer(total, () => controller.abort(new HttpTimeoutError('total', url.href, total)));
     let handedOver = false;
@@ -266,7 +287,7 @@ export class Session {
       controller.unlink();
     };
     try {
-      const response = await this.#withRetries(url, method, headers, body, options, controller.signal, started);
+      const response = await this.#attempt(url, method, headers, body, options, controller.signal, started, 1);
       if (options.stream) {
         // The deadline and the caller's signal keep covering the body until it ends.
         const stream = response.body;
@@ -340,15 +361,12 @@ export class Session {
     return url;
   }
 
-  #prepare(options: RequestOptions): { headers: Record<string, string>; body: string | Uint8Array | Readable | undefined } {
+  /** The headers of a request that has headers or json of its own. */
+  #prepare(options: RequestOptions): Record<string, string> {
     const headers = { ...this.#headers, ...lowerKeys(options.headers ?? {}) };
     if (this.#decompress && headers['accept-encoding'] === undefined) headers['accept-encoding'] = 'gzip, deflate, br';
-    let body = options.body;
-    if (options.json !== undefined) {
-      body = JSON.stringify(options.json);
-      headers['content-type'] ??= 'application/json';
-    }
-    return { headers, body };
+    if (options.json !== undefined) headers['content-type'] ??= 'application/json';
+    return headers;
   }
 
   #retryable(method: string, options: RequestOptions): boolean {
@@ -356,24 +374,77 @@ export class Session {
     return options.retry === true || this.#retry.methods.includes(method);
   }
 
-  async #withRetries(url: URL, method: string, headers: Record<string, string>, body: RequestOptions['body'], options: RequestOptions, signal: AbortSignal, started: number): Promise<HttpResponse> {
-    const throwOnStatus = options.throwOnStatus ?? this.#throwOnStatus;
-    this.#budget?.recordRequest();
-    const attempt = async ({ signal, attempt }: { signal: AbortSignal; attempt: number }) => {
-      const response = await this.#follow(url, method, headers, body, options, signal, started);
+  /**
+   * One attempt: the hops up to the final response, whose status ≥ 400 is thrown. Attempt 1 is
+   * the request's own frame: it hands a failure to #recover (retries, or the response behind a
+   * status error when throwOnStatus is off), so a request answered at once builds no retry
+   * options, closures or frame. Later attempts are retry()'s and just throw.
+   */
+  async #attempt(url: URL, method: string, headers: Readonly<Record<string, string>>, body: RequestOptions['body'], options: RequestOptions, signal: AbortSignal, started: number, attempt: number): Promise<HttpResponse> {
+    try {
+      // retry() checks the signal before its first attempt: so does a request it may retry.
+      if (attempt === 1 && signal.aborted && this.#retryable(method, options)) throw signal.reason;
+      const maxRedirects = options.maxRedirects ?? this.#maxRedirects;
+      const maxBody = options.maxBodyBytes ?? this.#maxBodyBytes;
+      const stream = options.stream === true;
+      let chain: string[] | undefined;
+      let current = url;
+      let currentMethod = method;
+      let currentBody = body;
+      let currentHeaders = headers;
+      let hop: HopResult;
+      for (;;) {
+        hop = await this.#send(current, currentMethod, currentHeaders, currentBody, signal, stream, maxBody);
+        const location = REDIRECTS.has(hop.status) ? hop.headers.location : undefined;
+        if (typeof location !== 'string' || maxRedirects === 0) break;
+        hop.stream?.destroy();
+        chain ??= [];
+        chain.push(current.href);
+        if (chain.length > maxRedirects) throw new TooManyRedirectsError([...chain, new URL(location, current).href], maxRedirects);
+        const next = new URL(location, current);
+        if (next.origin !== current.origin) {
+          // Credentials are for the origin they were given to.
+          const { authorization: _a, cookie: _c, ...rest } = currentHeaders;
+          currentHeaders = rest;
+        }
+        if (hop.status === 303 || ((hop.status === 301 || hop.status === 302) && currentMethod === 'POST')) {
+          currentMethod = currentMethod === 'HEAD' ? 'HEAD' : 'GET';
+          currentBody = undefined;
+          const { 'content-type': _t, 'content-length': _l, ...rest } = currentHeaders;
+          currentHeaders = rest;
+        }
+        current = next;
+      }
+      const elapsed = hop.doneAt - started;
+      const response = new HttpResponse({
+        status: hop.status,
+        headers: hop.headers,
+        url: current.href,
+        redirects: chain ?? [],
+        timing: { headersMs: elapsed, totalMs: hop.buffer ? elapsed : undefined },
+        buffer: hop.buffer,
+        stream: hop.stream,
+      });
       response.attempts = attempt;
       if (response.status >= 400) {
         const error = new HttpStatusError(response.status, response.url, response.headers, await snippet(response));
         statusErrorResponses.set(error, response);
         const transient = this.#retry !== undefined && isTransient(error, this.#retry.statuses);
-        if (transient || throwOnStatus) throw error;
+        if (transient || (options.throwOnStatus ?? this.#throwOnStatus)) throw error;
       }
       return response;
-    };
+    } catch (error) {
+      if (attempt !== 1) throw error;
+      return this.#recover(error, url, method, headers, body, options, signal, started);
+    }
+  }
+
+  /** After a failed first attempt: the retries (retry()'s attempt 1 rethrows the failure), then the response behind a status error when throwOnStatus is off. */
+  async #recover(failure: unknown, url: URL, method: string, headers: Readonly<Record<string, string>>, body: RequestOptions['body'], options: RequestOptions, signal: AbortSignal, started: number): Promise<HttpResponse> {
     const policy = this.#retry;
     try {
-      if (!policy || !this.#retryable(method, options)) return await attempt({ signal, attempt: 1 });
-      return await retry(attempt, {
+      if (!policy || !this.#retryable(method, options)) throw failure;
+      return await retry(({ signal, attempt }) => (attempt === 1 ? Promise.reject(failure) : this.#attempt(url, method, headers, body, options, signal, started, attempt)), {
         retries: policy.retries,
         backoff: policy.backoff,
         signal,
@@ -385,11 +456,11 @@ export class Session {
           return error instanceof HttpStatusError ? (retryAfterMs(error.headers['retry-after']) ?? true) : true;
         },
         onRetry: () => {
-          this.#host(url).metrics.retries++;
+          this.#host(url.origin).metrics.retries++;
         },
       });
     } catch (error) {
-      if (error instanceof HttpStatusError && !throwOnStatus) {
+      if (error instanceof HttpStatusError && !(options.throwOnStatus ?? this.#throwOnStatus)) {
         const response = statusErrorResponses.get(error);
         if (response) {
           response.attempts = retryAttempts(error) ?? 1;
@@ -400,88 +471,48 @@ export class Session {
     }
   }
 
-  async #follow(url: URL, method: string, headers: Record<string, string>, body: RequestOptions['body'], options: RequestOptions, signal: AbortSignal, started: number): Promise<HttpResponse> {
-    const maxRedirects = options.maxRedirects ?? this.#maxRedirects;
-    const maxBody = options.maxBodyBytes ?? this.#maxBodyBytes;
-    const chain: string[] = [];
-    let current = url;
-    let currentMethod = method;
-    let currentBody = body;
-    let currentHeaders = headers;
-    for (;;) {
-      const host = this.#host(current);
-      const hop = host.breaker
-        ? await this.#guarded(host.breaker, current, currentMethod, currentHeaders, currentBody, signal, host, options.stream === true, maxBody)
-        : await this.#send(current, currentMethod, currentHeaders, currentBody, signal, host, options.stream === true, maxBody);
-      const location = REDIRECTS.has(hop.status) ? hop.headers.location : undefined;
-      if (typeof location !== 'string' || maxRedirects === 0) {
-        return new HttpResponse({
-          status: hop.status,
-          headers: hop.headers,
-          url: current.href,
-          redirects: chain,
-          timing: { headersMs: this.#clock.now() - started, totalMs: hop.buffer ? this.#clock.now() - started : undefined },
-          ...(hop.buffer ? { buffer: hop.buffer } : {}),
-          ...(hop.stream ? { stream: hop.stream } : {}),
-        });
-      }
-      hop.stream?.destroy();
-      chain.push(current.href);
-      if (chain.length > maxRedirects) throw new TooManyRedirectsError([...chain, new URL(location, current).href], maxRedirects);
-      const next = new URL(location, current);
-      if (next.origin !== current.origin) {
-        // Credentials are for the origin they were given to.
-        const { authorization: _a, cookie: _c, ...rest } = currentHeaders;
-        currentHeaders = rest;
-      }
-      if (hop.status === 303 || ((hop.status === 301 || hop.status === 302) && currentMethod === 'POST')) {
-        currentMethod = currentMethod === 'HEAD' ? 'HEAD' : 'GET';
-        currentBody = undefined;
-        const { 'content-type': _t, 'content-length': _l, ...rest } = currentHeaders;
-        currentHeaders = rest;
-      }
-      current = next;
-    }
-  }
-
-  #host(url: URL): HostState {
-    const origin = url.origin;
+  #host(origin: string): HostState {
+    // Most requests go where the previous one went: a string compare, no hash of a fresh string.
+    if (origin === this.#lastOrigin) return this.#lastHost!;
     let state = this.#hosts.get(origin);
     if (state === undefined) {
       const { concurrency, rate } = this.#perHost;
       state = {
         metrics: new HostMetrics(origin),
-        breaker: this.#breaker ? new CircuitBreaker({ clock: this.#clock, isFailure: (e) => e instanceof HopFailure || isHostFailure(e), ...this.#breaker }) : undefined,
+        breaker: this.#breaker ? new CircuitBreaker({ clock: this.#clock, isFailure: isHostFailure, ...this.#breaker }) : undefined,
         semaphore: concurrency === undefined || concurrency === Infinity ? undefined : new Semaphore(concurrency),
         limiter: rate ? new RateLimiter({ limit: rate.limit, interval: rate.interval, clock: this.#clock }) : undefined,
       };
       this.#hosts.set(origin, state);
     }
+    this.#lastOrigin = origin;
+    this.#lastHost = state;
     return state;
   }
 
-  /** One request through the host's circuit breaker; a 5xx counts as a failure there but is still answered. */
-  async #guarded(breaker: CircuitBreaker, url: URL, method: string, headers: Record<string, string>, body: RequestOptions['body'], signal: AbortSignal, host: HostState, stream: boolean, maxBody: number): Promise<HopResult> {
-    try {
-      return await breaker.execute(({ signal }) => this.#send(url, method, headers, body, signal, host, stream, maxBody), { signal });
-    } catch (error) {
-      if (error instanceof HopFailure) return error.result;
-      throw error;
+  /**
+   * One hop: through the host's circuit breaker (a 5xx counts as a failure there but is still
+   * answered), the concurrency caps and the rate limit, then one undici request.
+   */
+  async #send(url: URL, method: string, headers: Readonly<Record<string, string>>, body: RequestOptions['body'], signal: AbortSignal, stream: boolean, maxBody: number): Promise<HopResult> {
+    const origin = url.origin;
+    const host = this.#host(origin);
+    const breaker = host.breaker;
+    let ticket = 0;
+    if (breaker) {
+      if (signal.aborted) throw signal.reason;
+      ticket = breakerCall.admit(breaker);
     }
-  }
-
-  async #send(url: URL, method: string, headers: Record<string, string>, body: RequestOptions['body'], signal: AbortSignal, host: HostState, stream: boolean, maxBody: number): Promise<HopResult> {
+    /** The breaker's verdict on this hop; undefined records nothing (an abort). */
+    let failed: boolean | undefined;
     let global: Permit | undefined;
     let local: Permit | undefined;
-    const release = () => {
-      local?.release();
-      global?.release();
-      local = global = undefined;
-    };
     const metrics = host.metrics;
     let t0 = 0;
     let counted = false;
     let handedOver = false;
+    let result: HopResult;
+    let doneAt = 0;
     try {
       if (this.#global) global = await this.#global.acquire({ signal });
       if (host.semaphore) local = await host.semaphore.acquire({ signal });
@@ -490,18 +521,24 @@ export class Session {
       metrics.inFlight++;
       counted = true;
       t0 = this.#clock.now();
-      const init = { dispatcher: this.#agent, method: method as Dispatcher.HttpMethod, headers, body: body ?? null };
-      const res = await undiciRequest(url, signal === NEVER ? init : { ...init, signal });
-      metrics.status(res.statusCode);
+      // The dispatcher's own request(), not undici's top-level one: that one copies the options twice.
+      const res = await this.#agent.request({
+        origin,
+        path: url.search ? url.pathname + url.search : url.pathname,
+        method: method as Dispatcher.HttpMethod,
+        headers,
+        body: body ?? null,
+        signal: signal === NEVER ? null : signal,
+      });
+      const status = res.statusCode;
+      metrics.status(status);
       const resHeaders = res.headers as Headers;
-      const encoding = this.#decompress ? String(resHeaders['content-encoding'] ?? '').trim().toLowerCase() : '';
-      if (method === 'HEAD' || res.statusCode === 204 || res.statusCode === 304 || REDIRECTS.has(res.statusCode)) {
+      const contentEncoding = resHeaders['content-encoding'];
+      const encoding = this.#decompress && contentEncoding !== undefined ? String(contentEncoding).trim().toLowerCase() : '';
+      if (method === 'HEAD' || status === 204 || status === 304 || REDIRECTS.has(status)) {
         await res.body.dump();
-        const result = { status: res.statusCode, headers: resHeaders, buffer: Buffer.alloc(0) };
-        if (res.statusCode >= 500 && host.breaker) throw new HopFailure(result);
-        return result;
-      }
-      if (stream && res.statusCode < 400) {
+        result = { status, headers: resHeaders, buffer: Buffer.alloc(0), stream: undefined, doneAt: 0 };
+      } else if (stream && status < 400) {
         const counter = new Transform({
           transform(chunk: Buffer, _encoding, callback) {
             metrics.bytes += chunk.length;
@@ -514,59 +551,55 @@ export class Session {
         readable.once('close', () => {
           metrics.inFlight--;
           metrics.latency.record(this.#clock.now() - t0);
-          release();
+          local?.release();
+          global?.release();
         });
         handedOver = true;
-        return { status: res.statusCode, headers: resHeaders, stream: readable };
-      }
-      // A declared length within the cap takes undici's own buffering (no stream events); an
-      // unknown one is read chunk by chunk so the cap holds as the bytes arrive.
-      const declared = Number(resHeaders['content-length']);
-      let raw: Buffer;
-      if (declared >= 0 && declared <= maxBody) {
-        raw = Buffer.from(await res.body.arrayBuffer());
-        metrics.bytes += raw.length;
+        result = { status, headers: resHeaders, buffer: undefined, stream: readable, doneAt: 0 };
       } else {
-        raw = await readCapped(res.body, maxBody, url.href, metrics);
-      }
-      const decode = decoders[encoding];
-      let buffer = raw;
-      if (decode && raw.length > 0) {
-        try {
-          buffer = await decode(raw, { maxOutputLength: Math.max(1, maxBody) });
-        } catch (error) {
-          if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw new BodyTooLargeError(url.href, maxBody);
-          throw error;
+        // A declared length within the cap takes undici's own buffering (no stream events); an
+        // unknown one is read chunk by chunk so the cap holds as the bytes arrive.
+        const declared = Number(resHeaders['content-length']);
+        let raw: Buffer;
+        if (declared >= 0 && declared <= maxBody) {
+          raw = Buffer.from(await res.body.arrayBuffer());
+          metrics.bytes += raw.length;
+        } else {
+          raw = await readCapped(res.body, maxBody, url.href, metrics);
         }
+        const decode = decoders[encoding];
+        let buffer = raw;
+        if (decode && raw.length > 0) {
+          try {
+            buffer = await decode(raw, { maxOutputLength: Math.max(1, maxBody) });
+          } catch (error) {
+            if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw new BodyTooLargeError(url.href, maxBody);
+            throw error;
+          }
+        }
+        result = { status, headers: resHeaders, buffer, stream: undefined, doneAt: 0 };
       }
-      const result = { status: res.statusCode, headers: resHeaders, buffer };
-      // A 5xx counts against the host's breaker: thrown through it, taken back out in #guarded.
-      if (res.statusCode >= 500 && host.breaker) throw new HopFailure(result);
+      // A 5xx answered after the caller's abort counts as nothing, like any outcome of an aborted call.
+      failed = status < 500 ? false : signal.aborted ? undefined : true;
+      result.doneAt = doneAt = this.#clock.now();
       return result;
     } catch (error) {
-      if (error instanceof HopFailure) throw error;
       if (signal.aborted) throw signal.reason;
       const mapped = toHttpError(error, url.href, this.#timeouts);
       metrics.error(errorCode(mapped));
+      failed = isHostFailure(mapped);
       throw mapped;
     } finally {
       if (!handedOver) {
         if (counted) {
           metrics.inFlight--;
-          metrics.latency.record(this.#clock.now() - t0);
+          metrics.latency.record((doneAt || this.#clock.now()) - t0);
         }
-        release();
+        local?.release();
+        global?.release();
       }
+      if (breaker) breakerCall.settle(breaker, ticket, failed);
     }
-  }
-}
-
-/** Carries a 5xx result through the circuit breaker so that it counts as a failure there. */
-class HopFailure extends Error {
-  readonly result: HopResult;
-  constructor(result: HopResult) {
-    super(`HTTP ${result.status}`);
-    this.result = result;
   }
 }
 

@@ -95,6 +95,12 @@ interface Halted {
 }
 
 let expireStatement: (entry: StatementDeadline) => void;
+
+/**
+ * @internal One attempt of `conn.transaction(fn, options)` without its retries, for the pool
+ * (which retries the acquire too) — options already checked.
+ */
+export let transactionOnce: <T>(conn: Connection, fn: (tx: Connection) => T | PromiseLike<T>, options: TransactionOptions) => Promise<T>;
 const noop = (): void => undefined;
 
 /** @internal The pool's deadline list for `commandTimeout`. */
@@ -177,6 +183,7 @@ export class Connection implements Queryable, AsyncDisposable, Disposable {
 
   static {
     expireStatement = (entry) => entry.connection.#timedOut(entry.connection.#ctx.commandTimeout);
+    transactionOnce = (conn, fn, options) => (conn.inTransaction ? conn.#savepoint(fn, options) : conn.#transactionOnce(fn, options));
   }
 
   /** @internal Connections come from `Pool.acquire`. */
@@ -240,7 +247,28 @@ export class Connection implements Queryable, AsyncDisposable, Disposable {
     const start = metrics === undefined ? 0 : performance.now();
     try {
       if (this.#suspect) await this.#probe();
-      if (timeout === Infinity && signal === undefined && scope === undefined) return (await this.#session.exec(text, values)) as QueryResult<R>;
+      const session = this.#session;
+      if (signal === undefined && scope === undefined) {
+        if (timeout === Infinity) return (await session.exec(text, values)) as QueryResult<R>;
+        // The common case, the pool's commandTimeout and no signal: on the deadline list, inline.
+        const deadlines = ctx.deadlines;
+        if (deadlines !== undefined && timeout === deadlines.delay && session.cancellable) {
+          const entry = (this.#deadline ??= { due: 0, prev: undefined, next: undefined, listed: false, connection: this });
+          this.#halted = undefined;
+          deadlines.add(entry);
+          let result: QueryResult;
+          try {
+            result = await session.exec(text, values);
+          } catch (error) {
+            deadlines.remove(entry);
+            if (this.#halted === undefined) throw error;
+            return await this.#stopped(true, error);
+          }
+          deadlines.remove(entry);
+          if (this.#halted !== undefined) return await this.#stopped(false, undefined);
+          return result as QueryResult<R>;
+        }
+      }
       return (await this.#run(text, values, timeout, signal, scope)) as QueryResult<R>;
     } catch (error) {
       metrics?.errors.inc();
@@ -259,7 +287,7 @@ export class Connection implements Queryable, AsyncDisposable, Disposable {
     const session = this.#session;
     const ctx = this.#ctx;
     // The pool's own deadline goes on its shared list; any other gets a timer of its own.
-    const deadlines = timeout === ctx.commandTimeout && session.cancellable ? ctx.deadlines : undefined;
+    const deadlines = timeout === ctx.deadlines?.delay && session.cancellable ? ctx.deadlines : undefined;
     let entry: StatementDeadline | undefined;
     let timer: Timer | undefined;
     this.#halted = undefined;
@@ -290,20 +318,22 @@ export class Connection implements Queryable, AsyncDisposable, Disposable {
     timer?.clear();
     unlinkSignal();
     unlinkScope();
-    // (Set by a timer or a listener while the statement ran: TypeScript cannot see that.)
-    const halted = this.#halted as Halted | undefined;
-    if (halted === undefined) {
-      // An in-process database blocks this thread while it runs, so its deadline is checked at the end.
-      if (!session.cancellable && ctx.clock.now() - began >= timeout) {
-        ctx.metrics?.queryTimeouts.inc();
-        throw new PgQueryTimeoutError(`Query ran past its ${timeout} ms timeout (the embedded database cannot stop a statement)`);
-      }
-      if (failed) throw failure;
-      return result!;
+    if (this.#halted !== undefined) return this.#stopped(failed, failure);
+    // An in-process database blocks this thread while it runs, so its deadline is checked at the end.
+    if (!session.cancellable && ctx.clock.now() - began >= timeout) {
+      ctx.metrics?.queryTimeouts.inc();
+      throw new PgQueryTimeoutError(`Query ran past its ${timeout} ms timeout (the embedded database cannot stop a statement)`);
     }
+    if (failed) throw failure;
+    return result!;
+  }
+
+  /** The end of a statement that was stopped: rejects once the cancel was delivered. */
+  async #stopped(failed: boolean, failure: unknown): Promise<never> {
+    const halted = this.#halted!;
     this.#halted = undefined;
     // The statement finished before the cancel landed: the cancel may still hit the next one.
-    if (!failed || !(failure instanceof PgCancelledError)) this.#suspect = session.cancellable;
+    if (!failed || !(failure instanceof PgCancelledError)) this.#suspect = this.#session.cancellable;
     await halted.delivered;
     halted.grace?.clear();
     throw halted.error;
@@ -424,7 +454,7 @@ export class Connection implements Queryable, AsyncDisposable, Disposable {
   /** @internal One attempt of a top-level transaction. */
   async #transactionOnce<T>(fn: (tx: Connection) => T | PromiseLike<T>, options: TransactionOptions): Promise<T> {
     const { signal } = options;
-    await this.query(beginStatement(options), undefined, { signal });
+    await this.query(beginStatement(options), undefined, signal === undefined ? undefined : { signal });
     const outer = this.#scope;
     this.#depth = 1;
     this.#failed = false;

@@ -22,6 +22,7 @@ import {
   maybeOneRow,
   oneRow,
   statementDeadlines,
+  transactionOnce,
 } from './connection.ts';
 import { EmbeddedDatabase } from './embedded.ts';
 import { PgAcquireTimeoutError } from './errors.ts';
@@ -338,10 +339,12 @@ export class Pool implements Queryable, AsyncDisposable {
     if (typeof fn !== 'function') throw new InvalidArgumentError(`Expected \`fn\` to be a function, got ${typeof fn}`);
     checkTransactionOptions(options);
     const { retries = 3, backoff = defaultTxBackoff, signal, acquireTimeout } = options;
+    const timeout = acquireTimeout ?? this.#acquireTimeout;
     const once = async () => {
-      const conn = await this.acquire({ signal, timeout: acquireTimeout });
+      checkNonNegative('timeout', timeout, true);
+      const conn = await this.#acquire(signal, timeout);
       try {
-        return await conn.transaction(fn, { ...options, retries: 0 });
+        return await transactionOnce(conn, fn, options);
       } finally {
         await conn.release();
       }

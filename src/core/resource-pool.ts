@@ -501,9 +501,18 @@ export class ResourcePool<T> implements AsyncDisposable {
       this.#dispatch();
       return done;
     }
-    this.#idle.push({ resource, since: this.#clock.now() });
+    if (this.#waiting > 0 && this.#idle.length === 0 && this.#validate === undefined) {
+      // Someone waits: the resource goes straight to the head of the line, as #dispatch would
+      // lend it after an idle push, without the idle entry and the clock read.
+      const waiter = this.#head()!;
+      this.#waiters.shift();
+      this.#waiting--;
+      this.#lend(waiter, resource);
+    } else {
+      this.#idle.push({ resource, since: this.#clock.now() });
+    }
     this.#dispatch();
-    return Promise.resolve();
+    return resolved;
   }
 
   #ensureMin(): void {
@@ -578,3 +587,5 @@ export class ResourcePool<T> implements AsyncDisposable {
 }
 
 function noop(): void {}
+
+const resolved = Promise.resolve();

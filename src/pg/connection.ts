@@ -9,10 +9,12 @@
 // does not end the statement within `cancelGrace`, the socket is destroyed and the session with it.
 import { ClosedError, InvalidArgumentError } from '../core/errors.ts';
 import type { Clock, Timer } from '../core/clock.ts';
+import type { Lease } from '../core/resource-pool.ts';
 import { type Backoff, exponentialBackoff } from '../core/backoff.ts';
 import { retry } from '../core/retry.ts';
 import { onAbort } from '../core/signals.ts';
 import { checkNonNegative, checkSignal } from '../core/validate.ts';
+import { type DeadlineEntry, DeadlineList } from './deadlines.ts';
 import { PgCancelledError, PgNoRowsError, PgQueryError, PgQueryTimeoutError, PgSerializationError, PgTooManyRowsError } from './errors.ts';
 import type { PoolMetrics } from './metrics.ts';
 import type { QueryResult, Row, Session } from './session.ts';
@@ -76,6 +78,34 @@ export interface ConnectionContext {
   readonly cancelGrace: number;
   readonly clock: Clock;
   readonly metrics: PoolMetrics | undefined;
+  /** The deadlines of statements under `commandTimeout` (none when it is Infinity). */
+  readonly deadlines: DeadlineList<StatementDeadline> | undefined;
+}
+
+/** @internal A connection's entry on its pool's deadline list. */
+export interface StatementDeadline extends DeadlineEntry {
+  readonly connection: Connection;
+}
+
+/** How a statement was stopped: the error to throw once the cancel is delivered. */
+interface Halted {
+  readonly error: unknown;
+  readonly delivered: Promise<void>;
+  readonly grace: Timer | undefined;
+}
+
+let expireStatement: (entry: StatementDeadline) => void;
+
+/**
+ * @internal One attempt of `conn.transaction(fn, options)` without its retries, for the pool
+ * (which retries the acquire too) — options already checked.
+ */
+export let transactionOnce: <T>(conn: Connection, fn: (tx: Connection) => T | PromiseLike<T>, options: TransactionOptions) => Promise<T>;
+const noop = (): void => undefined;
+
+/** @internal The pool's deadline list for `commandTimeout`. */
+export function statementDeadlines(clock: Clock, commandTimeout: number): DeadlineList<StatementDeadline> | undefined {
+  return commandTimeout === Infinity ? undefined : new DeadlineList<StatementDeadline>(clock, commandTimeout, (entry) => expireStatement(entry));
 }
 
 const ISOLATION: Record<IsolationLevel, string> = {
@@ -107,6 +137,19 @@ export function beginStatement(options: TransactionOptions): string {
   return sql;
 }
 
+/** @internal The row of `maybeOne`: `null` if none, `PgTooManyRowsError` if more than one. */
+export function maybeOneRow<R>(rows: R[]): R | null {
+  if (rows.length > 1) throw new PgTooManyRowsError(`Query returned ${rows.length} rows, expected at most one`);
+  return rows[0] ?? null;
+}
+
+/** @internal The row of `one`: `PgNoRowsError` if none, `PgTooManyRowsError` if more than one. */
+export function oneRow<R>(rows: R[]): R {
+  const row = maybeOneRow(rows);
+  if (row === null) throw new PgNoRowsError();
+  return row;
+}
+
 /** @internal */
 export const isRetryable = (error: unknown): boolean => error instanceof PgSerializationError;
 
@@ -119,9 +162,10 @@ export const isRetryable = (error: unknown): boolean => error instanceof PgSeria
  * const user = await conn.maybeOne('SELECT * FROM users WHERE id = $1', [1]);
  */
 export class Connection implements Queryable, AsyncDisposable, Disposable {
+  readonly #lease: Lease<Session>;
   readonly #session: Session;
   readonly #ctx: ConnectionContext;
-  readonly #giveBack: (session: Session, suspect: boolean) => Promise<void>;
+  readonly #giveBack: (lease: Lease<Session>, suspect: boolean) => Promise<void>;
   #released: Promise<void> | undefined;
   #busy = false;
   #turns: (() => void)[] | undefined;
@@ -131,10 +175,21 @@ export class Connection implements Queryable, AsyncDisposable, Disposable {
   #failed = false;
   #names = 0;
   #scope: AbortSignal | undefined;
+  /** How the running statement was stopped (a deadline or an abort), if it was. */
+  #halted: Halted | undefined;
+  #onAbort: ((reason: unknown) => void) | undefined;
+  /** This connection's place on the pool's deadline list (one statement runs at a time). */
+  #deadline: StatementDeadline | undefined;
+
+  static {
+    expireStatement = (entry) => entry.connection.#timedOut(entry.connection.#ctx.commandTimeout);
+    transactionOnce = (conn, fn, options) => (conn.inTransaction ? conn.#savepoint(fn, options) : conn.#transactionOnce(fn, options));
+  }
 
   /** @internal Connections come from `Pool.acquire`. */
-  constructor(session: Session, ctx: ConnectionContext, giveBack: (session: Session, suspect: boolean) => Promise<void>) {
-    this.#session = session;
+  constructor(lease: Lease<Session>, ctx: ConnectionContext, giveBack: (lease: Lease<Session>, suspect: boolean) => Promise<void>) {
+    this.#lease = lease;
+    this.#session = lease.resource;
     this.#ctx = ctx;
     this.#giveBack = giveBack;
   }
@@ -154,7 +209,7 @@ export class Connection implements Queryable, AsyncDisposable, Disposable {
    * transaction left open, or a probe after a late cancel). Idempotent.
    */
   release(): Promise<void> {
-    this.#released ??= this.#giveBack(this.#session, this.#suspect);
+    this.#released ??= this.#giveBack(this.#lease, this.#suspect);
     return this.#released;
   }
 
@@ -176,8 +231,9 @@ export class Connection implements Queryable, AsyncDisposable, Disposable {
    */
   async query<R extends Row = Row>(text: string, values?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>> {
     if (this.#released !== undefined) throw new ClosedError('Connection was released to the pool');
+    const ctx = this.#ctx;
     const signal = options?.signal;
-    const timeout = options?.timeout ?? this.#ctx.commandTimeout;
+    const timeout = options?.timeout ?? ctx.commandTimeout;
     const scope = this.#scope;
     if (options !== undefined) {
       checkSignal(signal);
@@ -187,14 +243,33 @@ export class Connection implements Queryable, AsyncDisposable, Disposable {
     if (scope?.aborted) throw scope.reason;
     if (this.#busy) await new Promise<void>((resolve) => (this.#turns ??= []).push(resolve));
     this.#busy = true;
-    const metrics = this.#ctx.metrics;
-    const start = performance.now();
+    const metrics = ctx.metrics;
+    const start = metrics === undefined ? 0 : performance.now();
     try {
       if (this.#suspect) await this.#probe();
-      if (timeout === Infinity && signal === undefined && scope === undefined) {
-        return (await this.#session.exec(text, values)) as QueryResult<R>;
+      const session = this.#session;
+      if (signal === undefined && scope === undefined) {
+        if (timeout === Infinity) return (await session.exec(text, values)) as QueryResult<R>;
+        // The common case, the pool's commandTimeout and no signal: on the deadline list, inline.
+        const deadlines = ctx.deadlines;
+        if (deadlines !== undefined && timeout === deadlines.delay && session.cancellable) {
+          const entry = (this.#deadline ??= { due: 0, prev: undefined, next: undefined, listed: false, connection: this });
+          this.#halted = undefined;
+          deadlines.add(entry);
+          let result: QueryResult;
+          try {
+            result = await session.exec(text, values);
+          } catch (error) {
+            deadlines.remove(entry);
+            if (this.#halted === undefined) throw error;
+            return await this.#stopped(true, error);
+          }
+          deadlines.remove(entry);
+          if (this.#halted !== undefined) return await this.#stopped(false, undefined);
+          return result as QueryResult<R>;
+        }
       }
-      return (await this.#guarded(text, values, timeout, signal, scope)) as QueryResult<R>;
+      return (await this.#run(text, values, timeout, signal, scope)) as QueryResult<R>;
     } catch (error) {
       metrics?.errors.inc();
       if (this.#depth > 0) this.#failed = true;
@@ -207,58 +282,81 @@ export class Connection implements Queryable, AsyncDisposable, Disposable {
     }
   }
 
-  #guarded(text: string, values: readonly unknown[] | undefined, timeout: number, signal: AbortSignal | undefined, scope: AbortSignal | undefined): Promise<QueryResult> {
+  /** Runs one statement under its deadline and signals (see the cancel model at the top). */
+  async #run(text: string, values: readonly unknown[] | undefined, timeout: number, signal: AbortSignal | undefined, scope: AbortSignal | undefined): Promise<QueryResult> {
     const session = this.#session;
-    const { clock, cancelGrace, metrics } = this.#ctx;
-    return new Promise<QueryResult>((resolve, reject) => {
-      let stopped: { error: unknown } | undefined;
-      let delivered: Promise<void> = Promise.resolve();
-      let timer: Timer | undefined;
-      let grace: Timer | undefined;
-      const halt = (error: unknown) => {
-        if (stopped !== undefined) return;
-        stopped = { error };
-        timer?.clear();
-        if (!session.cancellable) return;
-        delivered = session.cancel();
-        grace = clock.setTimer(cancelGrace, () => session.destroy());
-      };
-      if (timeout !== Infinity) {
-        timer = clock.setTimer(timeout, () => {
-          metrics?.queryTimeouts.inc();
-          halt(new PgQueryTimeoutError(`Query timed out after ${timeout} ms and was cancelled on the server`));
-        });
-      }
-      const unlinkSignal = onAbort(signal, halt);
-      const unlinkScope = onAbort(scope, halt);
-      const start = clock.now();
-      const settle = (ok: boolean, value: unknown) => {
-        timer?.clear();
-        unlinkSignal();
-        unlinkScope();
-        // An in-process database blocks this thread while it runs, so its deadline is checked at the end.
-        if (stopped === undefined && !session.cancellable && clock.now() - start >= timeout) {
-          metrics?.queryTimeouts.inc();
-          stopped = { error: new PgQueryTimeoutError(`Query ran past its ${timeout} ms timeout (the embedded database cannot stop a statement)`) };
-        }
-        if (stopped === undefined) {
-          if (ok) resolve(value as QueryResult);
-          else reject(value);
-          return;
-        }
-        // The statement finished before the cancel landed: the cancel may still hit the next one.
-        if (ok || !(value instanceof PgCancelledError)) this.#suspect = session.cancellable;
-        const { error } = stopped;
-        void delivered.then(() => {
-          grace?.clear();
-          reject(error);
-        });
-      };
-      session.exec(text, values).then(
-        (result) => settle(true, result),
-        (error: unknown) => settle(false, error),
-      );
-    });
+    const ctx = this.#ctx;
+    // The pool's own deadline goes on its shared list; any other gets a timer of its own.
+    const deadlines = timeout === ctx.deadlines?.delay && session.cancellable ? ctx.deadlines : undefined;
+    let entry: StatementDeadline | undefined;
+    let timer: Timer | undefined;
+    this.#halted = undefined;
+    if (deadlines !== undefined) {
+      entry = this.#deadline ??= { due: 0, prev: undefined, next: undefined, listed: false, connection: this };
+      deadlines.add(entry);
+    } else if (timeout !== Infinity) {
+      timer = ctx.clock.setTimer(timeout, () => this.#timedOut(timeout));
+    }
+    let unlinkSignal = noop;
+    let unlinkScope = noop;
+    if (signal !== undefined || scope !== undefined) {
+      const halt = (this.#onAbort ??= (reason: unknown) => this.#halt(reason));
+      unlinkSignal = onAbort(signal, halt);
+      unlinkScope = onAbort(scope, halt);
+    }
+    const began = session.cancellable ? 0 : ctx.clock.now();
+    let result: QueryResult | undefined;
+    let failure: unknown;
+    let failed = false;
+    try {
+      result = await session.exec(text, values);
+    } catch (error) {
+      failed = true;
+      failure = error;
+    }
+    if (entry !== undefined) deadlines?.remove(entry);
+    timer?.clear();
+    unlinkSignal();
+    unlinkScope();
+    if (this.#halted !== undefined) return this.#stopped(failed, failure);
+    // An in-process database blocks this thread while it runs, so its deadline is checked at the end.
+    if (!session.cancellable && ctx.clock.now() - began >= timeout) {
+      ctx.metrics?.queryTimeouts.inc();
+      throw new PgQueryTimeoutError(`Query ran past its ${timeout} ms timeout (the embedded database cannot stop a statement)`);
+    }
+    if (failed) throw failure;
+    return result!;
+  }
+
+  /** The end of a statement that was stopped: rejects once the cancel was delivered. */
+  async #stopped(failed: boolean, failure: unknown): Promise<never> {
+    const halted = this.#halted!;
+    this.#halted = undefined;
+    // The statement finished before the cancel landed: the cancel may still hit the next one.
+    if (!failed || !(failure instanceof PgCancelledError)) this.#suspect = this.#session.cancellable;
+    await halted.delivered;
+    halted.grace?.clear();
+    throw halted.error;
+  }
+
+  /** The statement's deadline passed. */
+  #timedOut(timeout: number): void {
+    if (this.#halted !== undefined) return;
+    this.#ctx.metrics?.queryTimeouts.inc();
+    this.#halt(new PgQueryTimeoutError(`Query timed out after ${timeout} ms and was cancelled on the server`));
+  }
+
+  /** Stops the running statement: a cancel on the server, and the socket's end if it does not stop within `cancelGrace`. */
+  #halt(error: unknown): void {
+    if (this.#halted !== undefined) return;
+    const session = this.#session;
+    if (!session.cancellable) {
+      this.#halted = { error, delivered: Promise.resolve(), grace: undefined };
+      return;
+    }
+    const delivered = session.cancel();
+    const grace = this.#ctx.clock.setTimer(this.#ctx.cancelGrace, () => session.destroy());
+    this.#halted = { error, delivered, grace };
   }
 
   /** Absorbs a cancel that may have arrived after its statement ended. Outside a transaction only. */
@@ -282,16 +380,12 @@ export class Connection implements Queryable, AsyncDisposable, Disposable {
 
   /** The one row of a statement (asyncpg's `fetchrow`); `PgNoRowsError` if none, `PgTooManyRowsError` if more. */
   async one<R extends Row = Row>(text: string, values?: readonly unknown[], options?: QueryOptions): Promise<R> {
-    const row = await this.maybeOne<R>(text, values, options);
-    if (row === null) throw new PgNoRowsError();
-    return row;
+    return oneRow((await this.query<R>(text, values, options)).rows);
   }
 
   /** The one row of a statement, or `null` if none; `PgTooManyRowsError` if more. */
   async maybeOne<R extends Row = Row>(text: string, values?: readonly unknown[], options?: QueryOptions): Promise<R | null> {
-    const { rows } = await this.query<R>(text, values, options);
-    if (rows.length > 1) throw new PgTooManyRowsError(`Query returned ${rows.length} rows, expected at most one`);
-    return rows[0] ?? null;
+    return maybeOneRow((await this.query<R>(text, values, options)).rows);
   }
 
   /**
@@ -360,7 +454,7 @@ export class Connection implements Queryable, AsyncDisposable, Disposable {
   /** @internal One attempt of a top-level transaction. */
   async #transactionOnce<T>(fn: (tx: Connection) => T | PromiseLike<T>, options: TransactionOptions): Promise<T> {
     const { signal } = options;
-    await this.query(beginStatement(options), undefined, { signal });
+    await this.query(beginStatement(options), undefined, signal === undefined ? undefined : { signal });
     const outer = this.#scope;
     this.#depth = 1;
     this.#failed = false;

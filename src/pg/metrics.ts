@@ -1,5 +1,6 @@
 // A pool's metrics on spate/observe, kept as handles so the hot path does no name lookups.
 import type { Histogram } from '../observe/histogram.ts';
+import type { ResourcePool } from '../core/resource-pool.ts';
 import type { Counter, Gauge, MetricsRegistry } from '../observe/registry.ts';
 
 // Seconds, as the registry's exposition is (histograms record ms; /metrics writes seconds).
@@ -35,4 +36,30 @@ export class PoolMetrics {
     registry.describe('spate_pg_transaction_retries_total', 'Transactions run again after a serialization failure or deadlock');
     registry.describe('spate_pg_query_errors_total', 'Statements that failed');
   }
+}
+
+/**
+ * Keeps the gauges of `pool` fresh: a collector copies its counts just before each read of the
+ * registry, so acquire and release pay nothing for them. The collector holds the pool weakly (a
+ * pool dropped without `close()` does not stay alive in a shared registry); the returned function
+ * copies the counts a last time and removes it.
+ */
+export function watchGauges<T>(registry: MetricsRegistry, metrics: PoolMetrics, pool: ResourcePool<T>): () => void {
+  const ref = new WeakRef(pool);
+  const copy = (): void => {
+    const target = ref.deref();
+    if (target === undefined) {
+      stop();
+      return;
+    }
+    const s = target.stats();
+    metrics.inUse.set(s.leased);
+    metrics.idle.set(s.idle);
+    metrics.waiting.set(s.waiting);
+  };
+  const stop = registry.collect(copy);
+  return () => {
+    copy();
+    stop();
+  };
 }

@@ -19,10 +19,14 @@ import {
   checkTransactionOptions,
   defaultTxBackoff,
   isRetryable,
+  maybeOneRow,
+  oneRow,
+  statementDeadlines,
+  transactionOnce,
 } from './connection.ts';
 import { EmbeddedDatabase } from './embedded.ts';
 import { PgAcquireTimeoutError } from './errors.ts';
-import { PoolMetrics } from './metrics.ts';
+import { PoolMetrics, watchGauges } from './metrics.ts';
 import { type QueryResult, type Row, type ServerConfig, type Session, connectServer } from './session.ts';
 
 /** Where the database is, how many connections, and the default deadlines. */
@@ -128,8 +132,8 @@ export class Pool implements Queryable, AsyncDisposable {
   readonly #ctx: Context;
   readonly #maxLifetime: number;
   readonly #acquireTimeout: number;
-  readonly #releaseSession: (session: Session, suspect: boolean) => Promise<void>;
-  readonly #leases = new Map<Session, Lease<Session>>();
+  readonly #releaseSession: (lease: Lease<Session>, suspect: boolean) => Promise<void>;
+  readonly #stopGauges: () => void;
 
   constructor(options: PoolOptions = {}) {
     const {
@@ -153,7 +157,13 @@ export class Pool implements Queryable, AsyncDisposable {
       checkNonNegative(key, value, true);
     }
     const target = config !== undefined ? { kind: 'server' as const, config } : parseDatabaseUrl(url ?? process.env.DATABASE_URL ?? 'pglite://memory');
-    this.#ctx = { commandTimeout, cancelGrace, clock, metrics: metrics === false ? undefined : new PoolMetrics(metrics, name) };
+    this.#ctx = {
+      commandTimeout,
+      cancelGrace,
+      clock,
+      metrics: metrics === false ? undefined : new PoolMetrics(metrics, name),
+      deadlines: statementDeadlines(clock, commandTimeout),
+    };
     this.#maxLifetime = maxLifetime;
     this.#acquireTimeout = acquireTimeout;
     if (target.kind === 'embedded') {
@@ -171,7 +181,8 @@ export class Pool implements Queryable, AsyncDisposable {
         clock,
       });
     }
-    this.#releaseSession = (session, suspect) => this.#giveBack(session, suspect);
+    this.#releaseSession = (lease, suspect) => this.#giveBack(lease, suspect);
+    this.#stopGauges = this.#ctx.metrics === undefined || metrics === false ? () => undefined : watchGauges(metrics, this.#ctx.metrics, this.#resources);
   }
 
   /** Whether this pool runs on the in-process PGlite rather than a server. */
@@ -187,16 +198,31 @@ export class Pool implements Queryable, AsyncDisposable {
    * @example
    * await using conn = await pool.acquire({ timeout: 1000 });
    */
-  async acquire(options: AcquireOptions = {}): Promise<Connection> {
-    const { signal, timeout = this.#acquireTimeout } = options;
-    checkSignal(signal);
-    checkNonNegative('timeout', timeout, true);
+  acquire(options: AcquireOptions = {}): Promise<Connection> {
+    try {
+      const { signal, timeout = this.#acquireTimeout } = options;
+      checkSignal(signal);
+      checkNonNegative('timeout', timeout, true);
+      return this.#acquire(signal, timeout);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** `acquire` for the one-statement calls: only their signal stops the wait. */
+  #lend(options: QueryOptions | undefined): Promise<Connection> {
+    const signal = options?.signal;
+    if (signal !== undefined) checkSignal(signal);
+    return this.#acquire(signal, this.#acquireTimeout);
+  }
+
+  async #acquire(signal: AbortSignal | undefined, timeout: number): Promise<Connection> {
     const metrics = this.#ctx.metrics;
     const start = performance.now();
     for (;;) {
       let lease: Lease<Session>;
       try {
-        lease = await this.#resources.acquire({ signal, timeout });
+        lease = await this.#resources.acquire(signal === undefined && timeout === Infinity ? undefined : { signal, timeout });
       } catch (error) {
         if (error instanceof TimeoutError && !signal?.aborted) {
           metrics?.acquireTimeouts.inc();
@@ -204,45 +230,38 @@ export class Pool implements Queryable, AsyncDisposable {
           throw new PgAcquireTimeoutError(`Waited ${timeout} ms for a database connection (all ${max} in use, ${waiting} others waiting)`, { cause: error });
         }
         throw error;
-      } finally {
-        this.#gauges();
       }
       const session = lease.resource;
+      const now = performance.now();
       // A session opened for this very acquire is never too old (maxLifetime 0 would spin).
-      if (session.broken || (session.createdAt < start && performance.now() - session.createdAt >= this.#maxLifetime)) {
+      if (session.broken || (session.createdAt < start && now - session.createdAt >= this.#maxLifetime)) {
         void lease.destroy();
         continue;
       }
-      this.#leases.set(session, lease);
-      metrics?.acquireWait.record(performance.now() - start);
-      return new Connection(session, this.#ctx, this.#releaseSession);
+      metrics?.acquireWait.record(now - start);
+      return new Connection(lease, this.#ctx, this.#releaseSession);
     }
   }
 
-  async #giveBack(session: Session, suspect: boolean): Promise<void> {
-    const lease = this.#leases.get(session)!;
-    this.#leases.delete(session);
-    try {
-      if (!session.broken && session.txStatus !== 'I') {
-        // Left inside a transaction (an un-awaited call, a BEGIN by hand): never lend that on.
-        await session.exec('ROLLBACK').catch(() => session.destroy());
-      } else if (!session.broken && suspect) {
-        await session.exec('SELECT 1').catch(() => session.exec('SELECT 1')).catch(() => session.destroy());
-      }
-      if (session.broken || performance.now() - session.createdAt >= this.#maxLifetime) await lease.destroy();
-      else lease.release();
-    } finally {
-      this.#gauges();
-    }
+  #giveBack(lease: Lease<Session>, suspect: boolean): Promise<void> {
+    const session = lease.resource;
+    if (!session.broken && (suspect || session.txStatus !== 'I')) return this.#cleanUp(lease, suspect);
+    if (session.broken || performance.now() - session.createdAt >= this.#maxLifetime) return lease.destroy();
+    lease.release();
+    return Promise.resolve();
   }
 
-  #gauges(): void {
-    const metrics = this.#ctx.metrics;
-    if (metrics === undefined) return;
-    const s = this.#resources.stats();
-    metrics.inUse.set(s.leased);
-    metrics.idle.set(s.idle);
-    metrics.waiting.set(s.waiting);
+  /** Gives back a session that needs a statement first. */
+  async #cleanUp(lease: Lease<Session>, suspect: boolean): Promise<void> {
+    const session = lease.resource;
+    if (session.txStatus !== 'I') {
+      // Left inside a transaction (an un-awaited call, a BEGIN by hand): never lend that on.
+      await session.exec('ROLLBACK').catch(() => session.destroy());
+    } else if (suspect) {
+      await session.exec('SELECT 1').catch(() => session.exec('SELECT 1')).catch(() => session.destroy());
+    }
+    if (session.broken || performance.now() - session.createdAt >= this.#maxLifetime) await lease.destroy();
+    else lease.release();
   }
 
   /** Runs `fn` with a connection and gives it back when `fn` settles. */
@@ -260,7 +279,7 @@ export class Pool implements Queryable, AsyncDisposable {
    * connection; `options.timeout` covers only the statement (the acquire has its own).
    */
   async query<R extends Row = Row>(text: string, values?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>> {
-    const conn = await this.acquire(options?.signal === undefined ? undefined : { signal: options.signal });
+    const conn = await this.#lend(options);
     try {
       return await conn.query<R>(text, values, options);
     } finally {
@@ -275,9 +294,9 @@ export class Pool implements Queryable, AsyncDisposable {
 
   /** The one row (asyncpg's `fetchrow`): `PgNoRowsError` if none, `PgTooManyRowsError` if more. */
   async one<R extends Row = Row>(text: string, values?: readonly unknown[], options?: QueryOptions): Promise<R> {
-    const conn = await this.acquire(options?.signal === undefined ? undefined : { signal: options.signal });
+    const conn = await this.#lend(options);
     try {
-      return await conn.one<R>(text, values, options);
+      return oneRow((await conn.query<R>(text, values, options)).rows);
     } finally {
       void conn.release();
     }
@@ -285,9 +304,9 @@ export class Pool implements Queryable, AsyncDisposable {
 
   /** The one row, or `null`; `PgTooManyRowsError` if more. */
   async maybeOne<R extends Row = Row>(text: string, values?: readonly unknown[], options?: QueryOptions): Promise<R | null> {
-    const conn = await this.acquire(options?.signal === undefined ? undefined : { signal: options.signal });
+    const conn = await this.#lend(options);
     try {
-      return await conn.maybeOne<R>(text, values, options);
+      return maybeOneRow((await conn.query<R>(text, values, options)).rows);
     } finally {
       void conn.release();
     }
@@ -320,10 +339,12 @@ export class Pool implements Queryable, AsyncDisposable {
     if (typeof fn !== 'function') throw new InvalidArgumentError(`Expected \`fn\` to be a function, got ${typeof fn}`);
     checkTransactionOptions(options);
     const { retries = 3, backoff = defaultTxBackoff, signal, acquireTimeout } = options;
+    const timeout = acquireTimeout ?? this.#acquireTimeout;
     const once = async () => {
-      const conn = await this.acquire({ signal, timeout: acquireTimeout });
+      checkNonNegative('timeout', timeout, true);
+      const conn = await this.#acquire(signal, timeout);
       try {
-        return await conn.transaction(fn, { ...options, retries: 0 });
+        return await transactionOnce(conn, fn, options);
       } finally {
         await conn.release();
       }
@@ -361,13 +382,14 @@ export class Pool implements Queryable, AsyncDisposable {
   async close(): Promise<void> {
     await this.#resources.close();
     await this.#embedded?.close();
-    this.#gauges();
+    this.#stopGauges();
   }
 
   /** Closes now: waiters are rejected and connections in use are closed as they come back. */
   async destroy(reason?: unknown): Promise<void> {
     await this.#resources.destroy(reason);
     await this.#embedded?.close();
+    this.#stopGauges();
   }
 
   /** `close()`, for `await using`. */

@@ -76,16 +76,22 @@ class ServerSession implements Session {
   }
 
   exec(text: string, values?: readonly unknown[]): Promise<QueryResult> {
-    return this.#client.query(text, values as unknown[] | undefined).then(
-      (result) => result,
-      (error: unknown) => {
-        // A FATAL from the server (terminated, shutting down) ends the session before 'end' arrives.
-        const severity = (error as { severity?: unknown }).severity;
-        const mapped = toPgError(error);
-        if (mapped instanceof PgConnectionError || severity === 'FATAL' || severity === 'PANIC') this.#broken = true;
-        throw mapped;
-      },
-    );
+    // The callback form: the promise form wraps its own promise in a second one (for a stack trace
+    // that we replace anyway), and this one would be a third.
+    return new Promise<QueryResult>((resolve, reject) => {
+      this.#client.query(text, values as unknown[], (error: Error | null, result: QueryResult) => {
+        if (error === null || error === undefined) resolve(result);
+        else reject(this.#failed(error));
+      });
+    });
+  }
+
+  #failed(error: unknown): Error {
+    // A FATAL from the server (terminated, shutting down) ends the session before 'end' arrives.
+    const severity = (error as { severity?: unknown }).severity;
+    const mapped = toPgError(error);
+    if (mapped instanceof PgConnectionError || severity === 'FATAL' || severity === 'PANIC') this.#broken = true;
+    return mapped;
   }
 
   cancel(): Promise<void> {

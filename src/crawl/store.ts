@@ -71,9 +71,9 @@ export interface StoreCounts {
 /** A value, or a promise of one: the embedded store answers synchronously, a shared one with promises. */
 export type MaybePromise<T> = T | Promise<T>;
 
-/** The durable state of a crawl. Every method is one atomic step. */
 /** Options of `CrawlStore.claim`. */
 export interface ClaimRowsOptions {
+  /** Ends a shared store's wait for rows other workers hold. */
   signal?: AbortSignal | undefined;
   /**
    * The crawl's page budget (`maxPages`) for every worker together: a shared store claims no row
@@ -83,6 +83,7 @@ export interface ClaimRowsOptions {
   maxPages?: number | undefined;
 }
 
+/** The durable state of a crawl. Every method is one atomic step. */
 export interface CrawlStore {
   /** Puts rows left in-flight by a previous run (of this worker) back in the queue; returns how many. */
   recover(): MaybePromise<number>;

@@ -18,6 +18,9 @@ const exec = promisify(execFile);
 const root = new URL('../..', import.meta.url).pathname;
 const fixture = `${root}test/pipeline/fixtures/three-stage-pipeline.ts`;
 const n = 200;
+// Both probes before any test is registered: a test starts as soon as it is, and would race a later probe.
+const services = [['Redis', 6379, 'redis://127.0.0.1:6379'], ['RabbitMQ', 5672, 'amqp://guest:guest@127.0.0.1:5672']] as const;
+const skips = await Promise.all(services.map(([name, port]) => needService(name, port)));
 
 /** A keyed sink in memory: the last output per key, every call per key, and a wait for a condition. */
 class KeyedSink {
@@ -81,8 +84,8 @@ test('distributed - queue names, and what is refused before any connection', asy
   await assert.rejects(runDistributed(twins, nowhere), /would share the queue t\.a_1/);
 });
 
-for (const [name, port, url] of [['Redis', 6379, 'redis://127.0.0.1:6379'], ['RabbitMQ', 5672, 'amqp://guest:guest@127.0.0.1:5672']] as const) {
-  const skip = await needService(name, port);
+for (const [index, [name, , url]] of services.entries()) {
+  const skip = skips[index];
   if (skip) console.log(`# skipped: ${skip}`);
 
   /** Two worker sets over one keyed sink; enqueues the source `times` times; returns when `done()` holds and both sets closed. */

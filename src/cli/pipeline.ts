@@ -88,7 +88,11 @@ export async function enqueuePipelineCommand(module: string, opts: PipelineRunOp
     throw new UsageError(`--broker: ${(error as Error).message}`);
   }
   const queue = pipelineQueues(p, { prefix: opts.prefix })[0]!.queue;
+  // The module's `brokerOptions` (as `spate worker` reads them): its batch and maxQueued hold here too.
+  const mod = (await import(pathToFileURL(resolve(module)).href)) as { brokerOptions?: Record<string, unknown> };
   const drain = signals.drain;
+  // A Ctrl-C also ends a wait for room in a full queue (no worker may be running yet).
+  const signal = AbortSignal.any([drain, signals.stop].filter((s): s is AbortSignal => s !== undefined));
   let read = 0;
   const started = Date.now();
   async function* source(): AsyncGenerator<unknown> {
@@ -99,23 +103,25 @@ export async function enqueuePipelineCommand(module: string, opts: PipelineRunOp
     }
   }
   const err = process.stderr;
-  const line = (): string => `pipeline ${p.name}: enqueued ${read} (${(read / Math.max(1, Date.now() - started) * 1000).toFixed(0)}/s) into ${queue} on ${kind}`;
+  const line = (): string => `pipeline ${p.name}: read ${read} (${(read / Math.max(1, Date.now() - started) * 1000).toFixed(0)}/s) into ${queue} on ${kind}`;
   const progress = opts.json || opts.quiet ? undefined : setInterval(() => err.write(`${line()}\n`), opts.progressInterval);
-  let enqueued: number;
-  let interrupted = false;
+  // `enqueued` is known when the enqueueing ended by itself; after an abort only what was read is.
+  let enqueued: number | undefined;
   try {
-    enqueued = await enqueueSource({ source: source(), stages: p.stages, options: p.options }, opts.broker!, { prefix: opts.prefix, signal: signals.stop });
-    interrupted = drain?.aborted === true;
+    enqueued = await enqueueSource({ source: source(), stages: p.stages, options: p.options }, opts.broker!, { prefix: opts.prefix, brokerOptions: mod.brokerOptions, signal });
   } catch (error) {
-    if (!signals.stop?.aborted) throw error;
-    interrupted = true;
-    enqueued = read;
+    if (!signal.aborted) throw error;
   } finally {
     clearInterval(progress);
   }
+  const interrupted = signal.aborted;
   const elapsed = Date.now() - started;
-  if (opts.json) process.stdout.write(`${JSON.stringify({ name: p.name, queue, broker: kind, enqueued, elapsed, interrupted })}\n`);
-  else if (!opts.quiet) err.write(`${interrupted ? 'interrupted: ' : ''}${enqueued} enqueued into ${queue} on ${kind} in ${(elapsed / 1000).toFixed(2)} s; \`spate worker ${module} --broker URL${opts.prefix === undefined ? '' : ` --prefix ${opts.prefix}`}\` runs the stages\n`);
+  if (opts.json) process.stdout.write(`${JSON.stringify({ name: p.name, queue, broker: kind, read, enqueued, elapsed, interrupted })}\n`);
+  else if (!opts.quiet) {
+    err.write(interrupted
+      ? `interrupted: ${enqueued ?? `at most ${read}`} items enqueued into ${queue} on ${kind}; enqueueing the source again gives the same keys\n`
+      : `${enqueued} items enqueued into ${queue} on ${kind} in ${(elapsed / 1000).toFixed(2)} s; \`spate worker ${module} --broker URL${opts.prefix === undefined ? '' : ` --prefix ${opts.prefix}`}\` runs the stages\n`);
+  }
   return interrupted ? 130 : 0;
 }
 
@@ -273,7 +279,7 @@ export function register(program: Command): void {
     .option('-q, --quiet', 'no progress and no summary')
     .addOption(durationOption('--progress-interval <duration>', 'how often a progress line is printed', 1000))
     .addOption(dashboardOption()).addOption(reportHtmlOption())
-    .addHelpText('after', '\nExit codes: 0 done, 1 some items became dead letters, 2 usage, 130 interrupted (Ctrl-C drains: in-flight items finish, then a checkpoint; twice stops now).\n\nExample:\n  spate pipeline run examples/pipeline/checkpoints.ts --state state.sqlite\n  spate pipeline run examples/pipeline/checkpoints.ts --state state.sqlite --resume\n  spate pipeline run examples/pipeline/module.ts --broker redis://127.0.0.1:6379   # then: spate worker examples/pipeline/module.ts --broker …\n')
+    .addHelpText('after', '\nExit codes: 0 done, 1 some items became dead letters, 2 usage, 130 interrupted (Ctrl-C drains: in-flight items finish, then a checkpoint; twice stops now).\nWith --broker the run only enqueues the source (Ctrl-C stops reading it): 0 once it is all in the broker.\n\nExample:\n  spate pipeline run examples/pipeline/checkpoints.ts --state state.sqlite\n  spate pipeline run examples/pipeline/checkpoints.ts --state state.sqlite --resume\n  spate pipeline run examples/pipeline/module.ts --broker redis://127.0.0.1:6379   # then: spate worker examples/pipeline/module.ts --broker …\n')
     .action(async (module: string, opts: PipelineRunOptions) => {
       const drain = new AbortController();
       const stop = new AbortController();

@@ -88,7 +88,7 @@ export function pipelineQueues(p: PipelineLike, options: { prefix?: string | und
   if (p === null || typeof p !== 'object' || !Array.isArray(p.stages)) throw new InvalidArgumentError(`Expected a pipeline, got ${String(p)}`);
   if (p.stages.length === 0) throw new InvalidArgumentError('a pipeline needs at least one stage');
   const prefix = options.prefix ?? p.options.name;
-  if (prefix === undefined) throw new InvalidArgumentError('the pipeline has no name: name it (pipeline(source, { name })) or give a `prefix` for its queues');
+  if (prefix === undefined) throw new InvalidArgumentError('the pipeline has no name: name it (pipeline(source, { name })) or give its queues a `prefix` (--prefix on the command line)');
   if (typeof prefix !== 'string' || prefix.length > 100 || !allowed.test(prefix)) {
     throw new InvalidArgumentError(`Expected the queue prefix to be 1-100 letters, digits or -_. , got ${JSON.stringify(prefix)}`);
   }

@@ -4,7 +4,7 @@
 // when a service is down, except under CI=true.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { InvalidArgumentError } from '../../src/core/errors.ts';
@@ -141,6 +141,36 @@ for (const [index, [name, , url]] of services.entries()) {
     const r = await runTwoSets(1, (s) => s.calls.size === last.length, { batch: 8 }, items);
     assert.deepEqual(new Map([...r.s.byKey].sort()), new Map([...expectedOutputs(items)].sort()));
     assert.deepEqual(r.done, { triple: items, split: items, 'no-fives': last.length });
+  });
+
+  test(`distributed on ${name} - spate pipeline run --broker waits while the first queue is full, and Ctrl-C ends it with 130`, { skip }, async () => {
+    const prefix = uniqueQueue('distc');
+    const child = spawn(process.execPath, [`${root}src/cli/main.ts`, 'pipeline', 'run', fixture, '--broker', url, '--prefix', prefix, '--progress-interval', '20ms'], {
+      env: { ...process.env, SPATE_TEST_ITEMS: '3000', SPATE_TEST_MAX_QUEUED: '50' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    let sent = false;
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c;
+      // Connected, and 1000 items in hand (the producer's window): with no worker running it
+      // holds at maxQueued, so the run is still going when this shows.
+      if (!sent && /: read \d{4,}/.test(stderr)) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    });
+    try {
+      const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+      assert.equal(code, 130, stderr);
+      assert.match(stderr, /interrupted: .*items enqueued into distc-.*\.triple/);
+      assert.doesNotMatch(stderr, /^\s+at /m);
+      const [first] = await depths(url, three, prefix);
+      assert.ok(first! > 0 && first! <= 100, `the first queue holds about maxQueued of the source: ${first}`);
+    } finally {
+      child.kill('SIGKILL');
+      await destroyQueues(url, three, prefix);
+    }
   });
 
   test(`distributed on ${name} - spate pipeline run --broker, two spate worker processes, one SIGKILLed mid-run: the keyed sink has every output once`, { skip }, async () => {

@@ -36,8 +36,8 @@ export interface WorkerCliOptions extends DashboardCliOptions {
 /** What a worker module exports: the stage (named `stage`, or the default export) or a pipeline (`default` or `pipeline`), and optionally a sink and broker options. */
 export interface WorkerModule {
   stage?: Stage;
-  default?: Stage | PipelineLike;
-  pipeline?: PipelineLike;
+  default?: Stage | PipelineLike | ((ctx: { args: readonly string[] }) => PipelineLike | Promise<PipelineLike>);
+  pipeline?: PipelineLike | ((ctx: { args: readonly string[] }) => PipelineLike | Promise<PipelineLike>);
   sink?: Sink;
   brokerOptions?: Record<string, unknown>;
 }
@@ -51,10 +51,13 @@ function isStage(value: unknown): value is Stage {
   return typeof value === 'object' && value !== null && typeof (value as Stage).name === 'string' && typeof (value as Stage).kind === 'string' && typeof (value as Stage).options === 'object';
 }
 
-function pipelineOf(mod: WorkerModule): PipelineLike | undefined {
-  const p = (mod.default ?? mod.pipeline) as Partial<PipelineLike> | undefined;
-  if (p === null || typeof p !== 'object' || !Array.isArray(p.stages) || typeof p.options !== 'object') return undefined;
-  return p as PipelineLike;
+/** The pipeline a module exports (`default` or `pipeline`), or a function returning one (as `spate pipeline run` takes). */
+async function pipelineOf(mod: WorkerModule): Promise<PipelineLike | undefined> {
+  let p = (mod.default ?? mod.pipeline) as unknown;
+  if (typeof p === 'function') p = await (p as (ctx: { args: readonly string[] }) => unknown)({ args: [] });
+  const candidate = p as Partial<PipelineLike> | null | undefined;
+  if (candidate === null || typeof candidate !== 'object' || !Array.isArray(candidate.stages) || typeof candidate.options !== 'object') return undefined;
+  return candidate as PipelineLike;
 }
 
 /** The stage of a pipeline that `--stage` names. */
@@ -82,7 +85,7 @@ export async function loadWorkerModule(path: string, stageName?: string): Promis
   const common = { sink: mod.sink, brokerOptions: mod.brokerOptions ?? {} };
   const direct = mod.stage ?? mod.default;
   if (isStage(direct) && stageName === undefined) return { kind: 'stage', stage: direct, ...common };
-  const p = pipelineOf(mod);
+  const p = await pipelineOf(mod);
   if (p !== undefined && stageName === undefined) return { kind: 'pipeline', pipeline: p, ...common };
   if (p !== undefined) return { kind: 'stage', stage: await stageOfPipeline(path, p, stageName!), ...common };
   throw new WorkerModuleError(`${path} exports no stage: export \`stage\` (or a default) built with defineStage, or a pipeline`);

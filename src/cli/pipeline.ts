@@ -1,5 +1,7 @@
 // `spate pipeline run <module>` and `spate pipeline dlq list|replay|purge`: runs a pipeline a
 // module exports, with progress on stderr, durable state with --state, and its dead letters.
+// With --broker, `run` only enqueues the source into the first stage's queue; `spate worker`
+// processes run the stages.
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -17,6 +19,8 @@ export interface PipelineRunOptions extends DashboardCliOptions {
   json?: boolean | undefined;
   quiet?: boolean | undefined;
   name?: string | undefined;
+  broker?: string | undefined;
+  prefix?: string | undefined;
   progressInterval: number;
 }
 
@@ -63,8 +67,68 @@ export async function openPipelineStore(state: string, name: string): Promise<Pi
   return PostgresPipelineStore.open({ url: state, schema: schemaName(`spate_pipeline_${name}`) });
 }
 
+/**
+ * `run --broker URL`: enqueues the module's source into its first stage's queue on the broker,
+ * keyed by position; a drain stops reading the source. Resolves with the exit code (0, 130 interrupted).
+ */
+export async function enqueuePipelineCommand(module: string, opts: PipelineRunOptions, signals: { drain?: AbortSignal; stop?: AbortSignal } = {}): Promise<number> {
+  const alone = (['state', 'resume', 'fresh', 'output', 'dashboard', 'reportHtml'] as const).filter((k) => opts[k] !== undefined);
+  if (alone.length > 0) {
+    const flag = (k: string): string => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    throw new UsageError(`--broker only enqueues the source (spate worker runs the stages); ${alone.map(flag).join(', ')} go with a run in process`);
+  }
+  let p = await loadPipeline(module);
+  if (opts.name) p = p.with({ name: opts.name });
+  const { brokerKind } = await import('../pipeline/broker.ts');
+  const { enqueueSource, pipelineQueues } = await import('../pipeline/distributed.ts');
+  let kind: 'bullmq' | 'amqp';
+  try {
+    kind = brokerKind(opts.broker!);
+  } catch (error) {
+    throw new UsageError(`--broker: ${(error as Error).message}`);
+  }
+  const queue = pipelineQueues(p, { prefix: opts.prefix })[0]!.queue;
+  // The module's `brokerOptions` (as `spate worker` reads them): its batch and maxQueued hold here too.
+  const mod = (await import(pathToFileURL(resolve(module)).href)) as { brokerOptions?: Record<string, unknown> };
+  const drain = signals.drain;
+  // A Ctrl-C also ends a wait for room in a full queue (no worker may be running yet).
+  const signal = AbortSignal.any([drain, signals.stop].filter((s): s is AbortSignal => s !== undefined));
+  let read = 0;
+  const started = Date.now();
+  async function* source(): AsyncGenerator<unknown> {
+    for await (const item of p.source) {
+      if (drain?.aborted) return;
+      read++;
+      yield item;
+    }
+  }
+  const err = process.stderr;
+  const line = (): string => `pipeline ${p.name}: read ${read} (${(read / Math.max(1, Date.now() - started) * 1000).toFixed(0)}/s) into ${queue} on ${kind}`;
+  const progress = opts.json || opts.quiet ? undefined : setInterval(() => err.write(`${line()}\n`), opts.progressInterval);
+  // `enqueued` is known when the enqueueing ended by itself; after an abort only what was read is.
+  let enqueued: number | undefined;
+  try {
+    enqueued = await enqueueSource({ source: source(), stages: p.stages, options: p.options }, opts.broker!, { prefix: opts.prefix, brokerOptions: mod.brokerOptions, signal });
+  } catch (error) {
+    if (!signal.aborted) throw error;
+  } finally {
+    clearInterval(progress);
+  }
+  const interrupted = signal.aborted;
+  const elapsed = Date.now() - started;
+  if (opts.json) process.stdout.write(`${JSON.stringify({ name: p.name, queue, broker: kind, read, enqueued, elapsed, interrupted })}\n`);
+  else if (!opts.quiet) {
+    err.write(interrupted
+      ? `interrupted: ${enqueued ?? `at most ${read}`} items enqueued into ${queue} on ${kind}; enqueueing the source again gives the same keys\n`
+      : `${enqueued} items enqueued into ${queue} on ${kind} in ${(elapsed / 1000).toFixed(2)} s; \`spate worker ${module} --broker URL${opts.prefix === undefined ? '' : ` --prefix ${opts.prefix}`}\` runs the stages\n`);
+  }
+  return interrupted ? 130 : 0;
+}
+
 /** Runs the command as the CLI does; resolves with the exit code (0, 1 with dead letters, 130 interrupted). */
 export async function runPipelineCommand(module: string, opts: PipelineRunOptions, signals: { drain?: AbortSignal; stop?: AbortSignal } = {}): Promise<number> {
+  if (opts.broker !== undefined) return enqueuePipelineCommand(module, opts, signals);
+  if (opts.prefix !== undefined) throw new UsageError('--prefix names broker queues: it goes with --broker');
   if (opts.resume && opts.fresh) throw new UsageError('--resume and --fresh exclude each other');
   if (opts.output !== undefined) checkOutputFile(opts.output, '--output');
   if (opts.state !== undefined && !isPostgresUrl(opts.state)) checkStateFile(opts.state, '--state');
@@ -209,11 +273,13 @@ export function register(program: Command): void {
     .option('--fresh', 'forget the run saved in --state and start over')
     .option('-o, --output <file>', 'write the outputs as JSONL (complete or absent; - for stdout)')
     .option('--name <name>', 'the pipeline name in the state (default: the module\'s); with a postgres:// state it names the schema too')
+    .option('--broker <url>', 'instead of running here: enqueue the source into the first stage\'s queue on this broker (redis://… BullMQ, amqp://… RabbitMQ); `spate worker <module> --broker URL` runs the stages')
+    .option('--prefix <name>', 'with --broker: the queues are <prefix>.<stage> (default: the pipeline\'s name)')
     .option('--json', 'the final stats as JSON on stdout, no progress')
     .option('-q, --quiet', 'no progress and no summary')
     .addOption(durationOption('--progress-interval <duration>', 'how often a progress line is printed', 1000))
     .addOption(dashboardOption()).addOption(reportHtmlOption())
-    .addHelpText('after', '\nExit codes: 0 done, 1 some items became dead letters, 2 usage, 130 interrupted (Ctrl-C drains: in-flight items finish, then a checkpoint; twice stops now).\n\nExample:\n  spate pipeline run examples/pipeline/checkpoints.ts --state state.sqlite\n  spate pipeline run examples/pipeline/checkpoints.ts --state state.sqlite --resume\n')
+    .addHelpText('after', '\nExit codes: 0 done, 1 some items became dead letters, 2 usage, 130 interrupted (Ctrl-C drains: in-flight items finish, then a checkpoint; twice stops now).\nWith --broker the run only enqueues the source (Ctrl-C stops reading it): 0 once it is all in the broker.\n\nExample:\n  spate pipeline run examples/pipeline/checkpoints.ts --state state.sqlite\n  spate pipeline run examples/pipeline/checkpoints.ts --state state.sqlite --resume\n  spate pipeline run examples/pipeline/module.ts --broker redis://127.0.0.1:6379   # then: spate worker examples/pipeline/module.ts --broker …\n')
     .action(async (module: string, opts: PipelineRunOptions) => {
       const drain = new AbortController();
       const stop = new AbortController();

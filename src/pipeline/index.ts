@@ -16,6 +16,10 @@ export {
   type Broker, type BrokerOptions, type Producer, type Worker, type WorkerOptions, type WorkerEvent, type WorkerStats, type Sink, type SinkContext, type DeadLetters, type BrokerDeadLetter,
   type EnqueueOptions, type AnyStage, connectBroker,
 } from './broker.ts';
+export {
+  type PipelineLike, type TransportOptions, type DistributedOptions, type DistributedWorkerOptions, type DistributedWorkers, type StageWorkerEvent, type StageQueue,
+  type EnqueueSourceOptions, pipelineQueues, runDistributed, enqueueSource,
+} from './distributed.ts';
 export type { BullmqOptions } from './bullmq.ts';
 export type { AmqpOptions } from './amqp.ts';
 export { BrokerUrlError, FencedError, ConsumerTimeoutError, WorkerModuleError } from './errors.ts';

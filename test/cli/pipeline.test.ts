@@ -44,6 +44,18 @@ test('spate pipeline run - usage errors exit 2 with one line', async () => {
   assert.match(both.stderr, /--resume and --fresh/);
 });
 
+test('spate pipeline run --broker - only enqueues: options of a run in process, --prefix alone and a bad URL are usage errors', async () => {
+  const usage = (r: Run, about: RegExp) => {
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.stderr.split('\n').filter(Boolean).length, 1, r.stderr);
+    assert.match(r.stderr, about);
+  };
+  usage(await cli(['run', example, '--broker', 'redis://127.0.0.1:1', '--state', join(dir, 'b.sqlite'), '-o', join(dir, 'b.jsonl')]),
+    /^spate pipeline run: --broker only enqueues the source .*--state, --output go with a run in process \(see spate pipeline run --help\)$/m);
+  usage(await cli(['run', example, '--prefix', 'p']), /--prefix names broker queues: it goes with --broker/);
+  usage(await cli(['run', example, '--broker', 'http://127.0.0.1:1']), /--broker: No broker transport for http:/);
+});
+
 test('spate pipeline run - Ctrl-C drains and exits 130; a second run needs --resume or --fresh; --resume finishes; dlq list, replay, purge', async () => {
   const state = join(dir, 'slow.sqlite');
   const out = join(dir, 'slow-1.jsonl');

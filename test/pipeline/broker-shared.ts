@@ -41,9 +41,9 @@ export interface WorkerProcess {
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** `spate worker <fixture> --broker URL --queue Q --json …` as a real process. */
-export function spawnWorker(url: string, queue: string, out: string, extra: string[] = [], env: Record<string, string> = {}): WorkerProcess {
-  const child = spawn(process.execPath, [join(root, 'src/cli/main.ts'), 'worker', fixture, '--broker', url, '--queue', queue, '--json', ...extra], {
+/** `spate worker <module> --broker URL --queue Q --json …` as a real process (no --queue when `queue` is ''). */
+export function spawnWorker(url: string, queue: string, out: string, extra: string[] = [], env: Record<string, string> = {}, module = fixture): WorkerProcess {
+  const child = spawn(process.execPath, [join(root, 'src/cli/main.ts'), 'worker', module, '--broker', url, ...(queue === '' ? [] : ['--queue', queue]), '--json', ...extra], {
     env: { ...process.env, SPATE_TEST_OUT: out, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -87,6 +87,8 @@ export interface CircuitBreakerStats {
 export let breakerCall: {
   admit(breaker: CircuitBreaker): number;
   settle(breaker: CircuitBreaker, ticket: number, failed: boolean | undefined): void;
+  /** Whether `error` counts as a failure for this breaker (its `isFailure`, or every error). */
+  isFailure(breaker: CircuitBreaker, error: unknown): boolean;
 };
 
 /**
@@ -189,13 +191,10 @@ export class CircuitBreaker {
     try {
       value = await fn({ signal: callSignal(signal) });
     } catch (error) {
-      this.#release(ticket);
-      if (signal?.aborted) throw error;
-      this.#record(Math.floor(ticket / 2), this.#isFailure === undefined || this.#isFailure(error));
+      this.#settle(ticket, signal?.aborted ? undefined : this.#failure(error));
       throw error;
     }
-    this.#release(ticket);
-    this.#record(Math.floor(ticket / 2), false);
+    this.#settle(ticket, false);
     return value;
   }
 
@@ -254,18 +253,25 @@ export class CircuitBreaker {
     return this.#generation * 2 + (probe ? 1 : 0);
   }
 
-  /** Frees a probe slot taken by `#admit`, unless the state changed since. */
-  #release(ticket: number): void {
-    if (ticket % 2 === 1 && Math.floor(ticket / 2) === this.#generation) this.#probes--;
+  /**
+   * Ends a call let in by `#admit`: frees its probe slot (unless the state changed since) and
+   * records its outcome (`undefined` records none, as after the caller's abort).
+   */
+  #settle(ticket: number, failed: boolean | undefined): void {
+    const generation = Math.floor(ticket / 2);
+    if (ticket % 2 === 1 && generation === this.#generation) this.#probes--;
+    if (failed !== undefined) this.#record(generation, failed);
+  }
+
+  #failure(error: unknown): boolean {
+    return this.#isFailure === undefined || this.#isFailure(error);
   }
 
   static {
     breakerCall = {
       admit: (breaker) => breaker.#admit(),
-      settle: (breaker, ticket, failed) => {
-        breaker.#release(ticket);
-        if (failed !== undefined) breaker.#record(Math.floor(ticket / 2), failed);
-      },
+      settle: (breaker, ticket, failed) => breaker.#settle(ticket, failed),
+      isFailure: (breaker, error) => breaker.#failure(error),
     };
   }
 

@@ -587,7 +587,8 @@ export class Session {
       if (signal.aborted) throw signal.reason;
       const mapped = toHttpError(error, url.href, this.#timeouts);
       metrics.error(errorCode(mapped));
-      failed = isHostFailure(mapped);
+      // The breaker's own classifier: isHostFailure unless the caller's breaker options gave another.
+      if (breaker) failed = breakerCall.isFailure(breaker, mapped);
       throw mapped;
     } finally {
       if (!handedOver) {

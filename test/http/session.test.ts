@@ -1,6 +1,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
 import { startLab, type Lab } from '../../src/lab/index.ts';
 import {
   BodyTooLargeError,
@@ -157,6 +159,24 @@ test('breaker - 4xx responses do not count against the host', async (t) => {
   const http = session(t, { retry: false, breaker: { minimumRequests: 2, failureRateThreshold: 0.5 } });
   for (let i = 0; i < 4; i++) await assert.rejects(http.get('/status/404'), HttpStatusError);
   assert.equal((await http.get('/json')).status, 200);
+});
+
+test('breaker - the breaker options\' isFailure decides which errors count against the host', async () => {
+  // A port nobody listens on: every request fails to connect.
+  const free = createServer();
+  free.listen(0, '127.0.0.1');
+  await once(free, 'listening');
+  const url = `http://127.0.0.1:${(free.address() as AddressInfo).port}/`;
+  free.close();
+  await once(free, 'close');
+  const counted = new Session({ retry: false, breaker: { minimumRequests: 2, failureRateThreshold: 0.5 } });
+  const ignored = new Session({ retry: false, breaker: { minimumRequests: 2, failureRateThreshold: 0.5, isFailure: () => false } });
+  for (const http of [counted, ignored]) for (let i = 0; i < 3; i++) await assert.rejects(http.get(url));
+  const origin = new URL(url).origin;
+  assert.equal(counted.breaker(origin)!.state, 'open');
+  assert.equal(ignored.breaker(origin)!.state, 'closed');
+  await counted.close();
+  await ignored.close();
 });
 
 test('redirects - followed to the final URL, and limited', async (t) => {

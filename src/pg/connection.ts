@@ -253,9 +253,7 @@ export class Connection implements Queryable, AsyncDisposable, Disposable {
         // The common case, the pool's commandTimeout and no signal: on the deadline list, inline.
         const deadlines = ctx.deadlines;
         if (deadlines !== undefined && timeout === deadlines.delay && session.cancellable) {
-          const entry = (this.#deadline ??= { due: 0, prev: undefined, next: undefined, listed: false, connection: this });
-          this.#halted = undefined;
-          deadlines.add(entry);
+          const entry = this.#listed(deadlines);
           let result: QueryResult;
           try {
             result = await session.exec(text, values);
@@ -292,8 +290,7 @@ export class Connection implements Queryable, AsyncDisposable, Disposable {
     let timer: Timer | undefined;
     this.#halted = undefined;
     if (deadlines !== undefined) {
-      entry = this.#deadline ??= { due: 0, prev: undefined, next: undefined, listed: false, connection: this };
-      deadlines.add(entry);
+      entry = this.#listed(deadlines);
     } else if (timeout !== Infinity) {
       timer = ctx.clock.setTimer(timeout, () => this.#timedOut(timeout));
     }
@@ -326,6 +323,14 @@ export class Connection implements Queryable, AsyncDisposable, Disposable {
     }
     if (failed) throw failure;
     return result!;
+  }
+
+  /** Puts this connection's (reused) entry on the pool's deadline list for a statement starting now. */
+  #listed(deadlines: DeadlineList<StatementDeadline>): StatementDeadline {
+    const entry = (this.#deadline ??= { due: 0, prev: undefined, next: undefined, listed: false, connection: this });
+    this.#halted = undefined;
+    deadlines.add(entry);
+    return entry;
   }
 
   /** The end of a statement that was stopped: rejects once the cancel was delivered. */

@@ -3,7 +3,6 @@
 // stages, each on its queue `<prefix>.<stage>` (runDistributed), or the one `--stage` names.
 // Also `runBrokerDlq`, the `--broker` path of `spate pipeline dlq list|replay|purge`.
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 // Only types at load time: the broker code loads when the command runs, so `spate --help` stays fast.
@@ -11,15 +10,7 @@ import type { Broker, Sink, WorkerEvent } from '../pipeline/broker.ts';
 import type { PipelineLike, StageWorkerEvent } from '../pipeline/distributed.ts';
 import type { Stage } from '../pipeline/stage.ts';
 import { type DashboardCliOptions, dashboardOption, publishStats, startJobDashboard } from './dashboard.ts';
-import { UsageError, integer } from './parse.ts';
-
-/** `500ms`, `2s`, `1m`, or a plain number of ms. */
-function duration(value: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value.trim());
-  if (!m) throw new InvalidArgumentError('must be a duration such as 500ms, 2s or 1m.');
-  const n = Number(m[1]);
-  return m[2] === 's' ? n * 1000 : m[2] === 'm' ? n * 60_000 : n;
-}
+import { UsageError, durationOption, integer } from './parse.ts';
 
 export interface WorkerCliOptions extends DashboardCliOptions {
   broker: string;
@@ -224,8 +215,8 @@ export function register(program: Command): void {
     .option('--stage <name>', 'when the module exports a pipeline: run only this stage, on its own queue (default: every stage, each on <prefix>.<stage>)')
     .option('--prefix <name>', 'a whole pipeline: its queues are <prefix>.<stage> (default: the pipeline\'s name)')
     .option('-c, --concurrency <n>', 'jobs at once in this process, per stage (default: the stage\'s)', integer(1))
-    .option('--lease <duration>', 'BullMQ lock time: a worker silent this long loses its jobs (default 30s)', duration)
-    .option('--grace <duration>', 'on SIGTERM, in-flight jobs get this long before they are handed back (default 30s)', duration)
+    .addOption(durationOption('--lease <duration>', 'BullMQ lock time: a worker silent this long loses its jobs (default 30s)'))
+    .addOption(durationOption('--grace <duration>', 'on SIGTERM, in-flight jobs get this long before they are handed back (default 30s)'))
     .option('--json', 'one JSON line per job outcome on stdout, then a summary')
     .option('-q, --quiet', 'no progress on stderr')
     .addOption(dashboardOption())

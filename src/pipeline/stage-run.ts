@@ -382,15 +382,7 @@ export class StageRun {
             await this.#failed(env, outcome.error, outcome.attempts);
           }
         }
-        if (timed) {
-          const t1 = run.clock.now();
-          this.#account(t1);
-          this.inFlight--;
-          this.latency.record(t1 - t0);
-          this.metricLatency?.record(t1 - t0);
-        } else {
-          this.inFlight--;
-        }
+        this.#timing(timed, t0);
         if (ordered) {
           this.#results.set(seq, outs);
           await this.#flushOrdered();

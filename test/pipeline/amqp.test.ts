@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { defineStage } from '../../src/pipeline/stage.ts';
 import { AmqpBroker, type AmqpOptions } from '../../src/pipeline/amqp.ts';
 import { connectBroker } from '../../src/pipeline/broker.ts';
-import { killMidRun, needService, spawnWorker, tempDir, uniqueQueue, until } from './broker-shared.ts';
+import { killMidRun, needService, sigtermTests, uniqueQueue, until } from './broker-shared.ts';
 
 const url = 'amqp://guest:guest@127.0.0.1:5672';
 const skip = await needService('RabbitMQ', 5672);
@@ -121,43 +121,7 @@ test('amqp - the producer waits while the queue is past maxQueued', { skip }, as
   });
 });
 
-test('amqp - SIGTERM lets the job in flight finish, then exits 0', { skip }, async () => {
-  const queue = uniqueQueue('term');
-  const broker = await connectBroker(url, { queue });
-  const w = spawnWorker(url, queue, tempDir(), [], { SPATE_TEST_LOG_START: '1' });
-  try {
-    await w.waitFor((l) => l.type === 'ready');
-    await broker.producer<{ n: number; ms: number }>().enqueue({ n: 3, ms: 400 }, { key: 'slow' });
-    await w.waitFor((l) => l.type === 'stderr' && l.text === 'start 3');
-    w.child.kill('SIGTERM');
-    assert.equal((await w.exit).code, 0);
-    assert.ok(w.lines.some((l) => l.type === 'done' && l.key === 'slow'), 'the in-flight job finished');
-    assert.equal(await broker.depth(), 0);
-  } finally {
-    w.child.kill('SIGKILL');
-    await broker.destroy();
-    await broker.close();
-  }
-});
-
-test('amqp - SIGTERM past --grace hands the job in flight back to the queue, then exits 0', { skip }, async () => {
-  const queue = uniqueQueue('grace');
-  const broker = await connectBroker(url, { queue });
-  const w = spawnWorker(url, queue, tempDir(), ['--grace', '200ms'], { SPATE_TEST_LOG_START: '1' });
-  try {
-    await w.waitFor((l) => l.type === 'ready');
-    await broker.producer<{ n: number; ms: number }>().enqueue({ n: 4, ms: 60_000 }, { key: 'long' });
-    await w.waitFor((l) => l.type === 'stderr' && l.text === 'start 4');
-    w.child.kill('SIGTERM');
-    assert.equal((await w.exit).code, 0);
-    assert.ok(!w.lines.some((l) => l.type === 'done' || l.type === 'retry' || l.type === 'dead'), 'handed back, not a failed attempt');
-    await until(async () => (await broker.depth()) === 1, 'the job back in the queue');
-  } finally {
-    w.child.kill('SIGKILL');
-    await broker.destroy();
-    await broker.close();
-  }
-});
+sigtermTests('amqp', url, skip, { emptyAfterFinish: true });
 
 test('amqp - SIGKILL mid-run: unacked deliveries come back and the keyed sink has every item exactly once', { skip }, async () => {
   const { raw } = await killMidRun(url, (queue) => connectBroker(url, { queue }));

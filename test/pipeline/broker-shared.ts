@@ -1,11 +1,13 @@
-// Shared by bullmq.test.ts and amqp.test.ts: service probes, worker processes, the keyed sink's reader.
+// Shared by bullmq.test.ts and amqp.test.ts: service probes, worker processes, the keyed sink's reader, the SIGTERM tests.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { Broker } from '../../src/pipeline/broker.ts';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connectBroker, type Broker } from '../../src/pipeline/broker.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 export const fixture = join(root, 'test/pipeline/fixtures/square-worker.ts');
@@ -152,4 +154,48 @@ export async function killMidRun(url: string, connect: (queue: string) => Promis
     await broker.destroy().catch(() => {});
     await broker.close();
   }
+}
+
+/**
+ * The two SIGTERM tests every transport passes: the job in flight finishes and is acknowledged;
+ * past `--grace` it is handed back to the queue instead, not counted as a failed attempt.
+ */
+export function sigtermTests(name: string, url: string, skip: string | undefined, options: { emptyAfterFinish?: boolean } = {}): void {
+  test(`${name} - SIGTERM lets the job in flight finish, then exits 0`, { skip }, async () => {
+    const queue = uniqueQueue('term');
+    const broker = await connectBroker(url, { queue });
+    const w = spawnWorker(url, queue, tempDir(), [], { SPATE_TEST_LOG_START: '1' });
+    try {
+      await w.waitFor((l) => l.type === 'ready');
+      await broker.producer<{ n: number; ms: number }>().enqueue({ n: 3, ms: 400 }, { key: 'slow' });
+      await w.waitFor((l) => l.type === 'stderr' && l.text === 'start 3');
+      w.child.kill('SIGTERM');
+      assert.equal((await w.exit).code, 0);
+      assert.ok(w.lines.some((l) => l.type === 'done' && l.key === 'slow'), 'the in-flight job finished');
+      if (options.emptyAfterFinish) assert.equal(await broker.depth(), 0);
+    } finally {
+      w.child.kill('SIGKILL');
+      await broker.destroy();
+      await broker.close();
+    }
+  });
+
+  test(`${name} - SIGTERM past --grace hands the job in flight back to the queue, then exits 0`, { skip }, async () => {
+    const queue = uniqueQueue('grace');
+    const broker = await connectBroker(url, { queue });
+    const w = spawnWorker(url, queue, tempDir(), ['--grace', '200ms'], { SPATE_TEST_LOG_START: '1' });
+    try {
+      await w.waitFor((l) => l.type === 'ready');
+      await broker.producer<{ n: number; ms: number }>().enqueue({ n: 4, ms: 60_000 }, { key: 'long' });
+      await w.waitFor((l) => l.type === 'stderr' && l.text === 'start 4');
+      w.child.kill('SIGTERM');
+      assert.equal((await w.exit).code, 0);
+      assert.ok(!w.lines.some((l) => l.type === 'done' || l.type === 'retry' || l.type === 'dead'), 'handed back, not a failed attempt');
+      await until(async () => (await broker.depth()) === 1, 'the job back in the queue');
+    } finally {
+      w.child.kill('SIGKILL');
+      await broker.destroy();
+      await broker.close();
+    }
+  });
 }

@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { defineStage } from '../../src/pipeline/stage.ts';
 import { BullmqBroker, type BullmqOptions } from '../../src/pipeline/bullmq.ts';
 import { connectBroker } from '../../src/pipeline/broker.ts';
-import { killMidRun, needService, spawnWorker, tempDir, uniqueQueue, until } from './broker-shared.ts';
+import { killMidRun, needService, sigtermTests, uniqueQueue, until } from './broker-shared.ts';
 
 const url = 'redis://127.0.0.1:6379';
 const skip = await needService('Redis', 6379);
@@ -187,42 +187,7 @@ test('bullmq - per-key rate limit: a key past its limit waits, other keys go on'
   });
 });
 
-test('bullmq - SIGTERM lets the job in flight finish, then exits 0', { skip }, async () => {
-  const queue = uniqueQueue('term');
-  const broker = await connectBroker(url, { queue });
-  const w = spawnWorker(url, queue, tempDir(), [], { SPATE_TEST_LOG_START: '1' });
-  try {
-    await w.waitFor((l) => l.type === 'ready');
-    await broker.producer<{ n: number; ms: number }>().enqueue({ n: 3, ms: 400 }, { key: 'slow' });
-    await w.waitFor((l) => l.type === 'stderr' && l.text === 'start 3');
-    w.child.kill('SIGTERM');
-    assert.deepEqual((await w.exit).code, 0);
-    assert.ok(w.lines.some((l) => l.type === 'done' && l.key === 'slow'), 'the in-flight job finished');
-  } finally {
-    w.child.kill('SIGKILL');
-    await broker.destroy();
-    await broker.close();
-  }
-});
-
-test('bullmq - SIGTERM past --grace hands the job in flight back to the queue, then exits 0', { skip }, async () => {
-  const queue = uniqueQueue('grace');
-  const broker = await connectBroker(url, { queue });
-  const w = spawnWorker(url, queue, tempDir(), ['--grace', '200ms'], { SPATE_TEST_LOG_START: '1' });
-  try {
-    await w.waitFor((l) => l.type === 'ready');
-    await broker.producer<{ n: number; ms: number }>().enqueue({ n: 4, ms: 60_000 }, { key: 'long' });
-    await w.waitFor((l) => l.type === 'stderr' && l.text === 'start 4');
-    w.child.kill('SIGTERM');
-    assert.equal((await w.exit).code, 0);
-    assert.ok(!w.lines.some((l) => l.type === 'done' || l.type === 'retry' || l.type === 'dead'), 'handed back, not a failed attempt');
-    await until(async () => (await broker.depth()) === 1, 'the job back in the queue');
-  } finally {
-    w.child.kill('SIGKILL');
-    await broker.destroy();
-    await broker.close();
-  }
-});
+sigtermTests('bullmq', url, skip);
 
 test('bullmq - SIGKILL mid-run: the jobs come back (stalled check) and the keyed sink has every item exactly once', { skip }, async () => {
   const { raw, redelivered } = await killMidRun(url, (queue) => connectBroker(url, { queue, lease: 1000 }), ['--lease', '1s']);
